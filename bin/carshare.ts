@@ -1,0 +1,31 @@
+/**
+ * Starts carshare. With no TRANSPORTER/MONGO_URL/REDIS_URL: the embedded
+ * profile, every service and the gateway in this one process, data under
+ * DATA_DIR. With them: the distributed profile, running the SERVICES listed.
+ */
+import { ConfigError, loadConfig, setConfig } from "../lib/config";
+import { createBroker, stopOnSignals } from "../lib/system";
+
+async function main() {
+  let cfg;
+  try {
+    cfg = setConfig(loadConfig(process.env));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const broker = createBroker(cfg);
+  stopOnSignals(broker, cfg.shutdownTimeoutMs);
+  await broker.start();
+  const where = cfg.services.includes("gateway") ? ` on http://localhost:${cfg.port} (try /health/ready and /v1/openapi.json)` : "";
+  broker.logger.info(`carshare ${cfg.profile} profile running ${cfg.services.join(", ")}${where}`);
+  if (cfg.profile === "embedded") broker.logger.info(`Data in ${cfg.dataDir}; development SMS (OTP codes) go to ${cfg.dataDir}/outbox/sms.jsonl`);
+}
+
+main().catch((err) => {
+  console.error("carshare failed to start:", err?.message ?? err);
+  process.exit(1);
+});
