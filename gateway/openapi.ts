@@ -66,8 +66,10 @@ export function buildOpenApi(broker: ServiceBroker, routes: Record<string, strin
     if (item.action) actions.set(item.name, item.action);
   }
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const [key, actionName] of Object.entries(routes)) {
+  for (const [key, target] of Object.entries(routes)) {
     const [method, path] = key.split(" ");
+    const multipart = target.startsWith("multipart:");
+    const actionName = target.replace(/^(multipart|stream):/, "");
     const oaPath = path.replace(/:([A-Za-z_]+)/g, "{$1}");
     const action = actions.get(actionName) ?? {};
     const params = (action.params ?? {}) as Record<string, unknown>;
@@ -86,7 +88,9 @@ export function buildOpenApi(broker: ServiceBroker, routes: Record<string, strin
     if (action.auth !== "public") op.security = [{ bearerAuth: [] }];
     const rules = [action.roles?.length ? `roles: ${action.roles.join(" or ")}` : "", action.kyc ? "approved KYC" : ""].filter(Boolean);
     if (rules.length) op.description = `Requires ${rules.join(", ")}.`;
-    if (Object.keys(bodyProps).length) {
+    if (multipart) {
+      op.requestBody = { required: true, content: { "multipart/form-data": { schema: { type: "object", properties: { file: { type: "string", format: "binary" } }, required: ["file"] } } } };
+    } else if (Object.keys(bodyProps).length) {
       if (method === "GET" || method === "DELETE") {
         (op.parameters as unknown[]).push(
           ...Object.entries(bodyProps).map(([name, rule]) => {

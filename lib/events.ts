@@ -10,7 +10,7 @@ export const FACT_TYPES = [
   "booking.confirmed", "booking.started", "booking.completed",
   "payment.created", "payment.paid", "payment.unpaid_reported", "payment.discrepancy", "payment.refunded",
   "driverlink.issued", "driverlink.used", "rating.created", "trust.updated",
-  "notification.requested",
+  "notification.requested", "audit.recorded",
 ] as const;
 
 export type FactType = (typeof FACT_TYPES)[number];
