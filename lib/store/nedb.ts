@@ -72,9 +72,11 @@ class NedbCollection<T extends Doc> implements Collection<T> {
   deleteMany(filter: Filter) {
     return this.run(() => this.ds.removeAsync(filter as any, { multi: true }));
   }
-  async compact() {
-    await this.ready;
-    await this.ds.compactDatafileAsync();
+  /** Compacts the file once more and stops the periodic compaction. */
+  async close() {
+    await this.ready.catch(() => undefined);
+    this.ds.stopAutocompaction();
+    await this.ds.compactDatafileAsync().catch(() => undefined);
   }
 }
 
@@ -109,6 +111,7 @@ export class NedbDatabase implements Database {
   }
 
   async close() {
-    await Promise.all([...this.collections.values()].map((c) => c.compact().catch(() => undefined)));
+    await Promise.all([...this.collections.values()].map((c) => c.close()));
+    this.collections.clear();
   }
 }
