@@ -101,7 +101,7 @@ export class RedisKv implements Kv {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
   private async run<R>(op: () => Promise<R>): Promise<R> {
-    if (this.redis.status !== "ready") throw unavailable("Redis");
+    await whenReady(this.redis);
     try {
       return await op();
     } catch (err: any) {
@@ -132,6 +132,20 @@ export class RedisKv implements Kv {
   async close() {
     this.redis.disconnect();
   }
+}
+
+/** Waits briefly for a client that is still connecting; a client that is down fails at once. */
+export async function whenReady(redis: Redis, waitMs = 3000): Promise<void> {
+  if (redis.status === "ready") return;
+  if (redis.status === "end" || redis.status === "close" || redis.status === "reconnecting") throw unavailable("Redis");
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { cleanup(); reject(unavailable("Redis")); }, waitMs);
+    const onReady = () => { cleanup(); resolve(); };
+    const onEnd = () => { cleanup(); reject(unavailable("Redis")); };
+    const cleanup = () => { clearTimeout(timer); redis.off("ready", onReady); redis.off("end", onEnd); };
+    redis.once("ready", onReady);
+    redis.once("end", onEnd);
+  });
 }
 
 /** A Redis client that fails fast while Redis is down instead of queueing commands forever. */

@@ -8,7 +8,7 @@
 import Bull from "bull";
 import { config } from "../config";
 import { unavailable } from "../errors";
-import { newRedisClient } from "../kv";
+import { newRedisClient, whenReady } from "../kv";
 
 export interface JobOptions {
   jobId?: string;
@@ -149,7 +149,9 @@ export class BullQueue implements Queue {
   }
 
   async add<T>(name: string, data: T, options: JobOptions = {}) {
-    if (this.client.status !== "ready") throw unavailable("The job queue");
+    await whenReady(this.client).catch(() => {
+      throw unavailable("The job queue");
+    });
     try {
       await this.queue(name).add(data, {
         jobId: options.jobId,
@@ -176,7 +178,8 @@ export class BullQueue implements Queue {
   }
 
   async ping() {
-    if (this.client.status !== "ready") throw unavailable("Redis");
+    await whenReady(this.client, 1000);
+    await this.client.ping();
   }
 
   async close() {

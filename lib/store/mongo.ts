@@ -12,6 +12,43 @@ import { newId } from "../ids";
 import { Readable } from "node:stream";
 
 const CONNECT_TRIES = 5;
+/** A claim older than this is from a writer that died; it may be broken. */
+const CLAIM_TTL_MS = 15_000;
+const CLAIM_WAIT_MS = 10_000;
+
+/**
+ * Per-document write claims, for servers whose find-and-modify is not atomic.
+ * FerretDB 1.24 reads, checks and writes in separate steps, so two conditional
+ * updates of one document can both "win" (seen in test/integration/ports.test.ts).
+ * Its unique `_id` insert is atomic, so a writer first inserts a claim
+ * `{_id: "<collection>:<docId>"}`, does its conditional update alone, and
+ * deletes the claim. On MongoDB itself no claims are taken.
+ */
+class WriteClaims {
+  constructor(private readonly claims: import("mongoose").Collection) {}
+
+  async exclusive<R>(key: string, op: () => Promise<R>): Promise<R> {
+    const token = newId();
+    const until = Date.now() + CLAIM_WAIT_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.claims.insertOne({ _id: key as any, token, expiresAt: Date.now() + CLAIM_TTL_MS });
+        break;
+      } catch (err: any) {
+        if (err?.code !== 11000) throw err;
+        const held = await this.claims.findOne({ _id: key as any });
+        if (held && held.expiresAt < Date.now()) await this.claims.deleteOne({ _id: key as any, token: held.token });
+        if (Date.now() > until) throw unavailable("The database (a record is busy)");
+        await new Promise((r) => setTimeout(r, Math.min(1 + attempt * 2, 25) + Math.random() * 5));
+      }
+    }
+    try {
+      return await op();
+    } finally {
+      await this.claims.deleteOne({ _id: key as any, token }).catch(() => undefined);
+    }
+  }
+}
 
 function isUnavailable(err: any): boolean {
   const name = String(err?.name ?? "");
@@ -35,7 +72,7 @@ async function guard<R>(op: () => Promise<R>): Promise<R> {
 class MongoCollection<T extends Doc> implements Collection<T> {
   private ready: Promise<unknown>;
 
-  constructor(private readonly model: Model<any>, indexes: IndexSpec[]) {
+  constructor(private readonly model: Model<any>, indexes: IndexSpec[], private readonly claims?: WriteClaims) {
     this.ready = Promise.all(
       indexes.map((ix) => guard(() => model.collection.createIndex(ix.fields, { unique: ix.unique ?? false, ...(ix.name ? { name: ix.name } : {}) }))),
     );
@@ -72,7 +109,20 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     return this.run(() => this.model.countDocuments(filter).exec());
   }
   updateOne(filter: Filter, update: Update) {
-    return this.run(() => this.model.findOneAndUpdate(filter, clean(update) as any, { new: true }).lean<T>().exec() as Promise<T | null>);
+    const apply = (f: Filter) => this.model.findOneAndUpdate(f, clean(update) as any, { new: true }).lean<T>().exec() as Promise<T | null>;
+    return this.run(() => this.claimed(filter, apply));
+  }
+
+  /** Runs a conditional write alone on its document where the server needs it (see WriteClaims). */
+  private async claimed<R>(filter: Filter, write: (f: Filter) => Promise<R | null>): Promise<R | null> {
+    if (!this.claims) return write(filter);
+    let id = typeof filter._id === "string" ? filter._id : undefined;
+    if (!id) {
+      const match = await this.model.findOne(filter, { _id: 1 }).lean<{ _id: string }>().exec();
+      if (!match) return null;
+      id = match._id;
+    }
+    return this.claims.exclusive(`${this.model.collection.collectionName}:${id}`, () => write({ ...filter, _id: id }));
   }
   upsert(filter: Filter, update: Update, doc: T): Promise<T> {
     return upsertVia(this, filter, update, doc);
@@ -81,7 +131,7 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     return this.run(async () => (await this.model.updateMany(filter, clean(update) as any).exec()).modifiedCount);
   }
   deleteOne(filter: Filter) {
-    return this.run(async () => (await this.model.deleteOne(filter).exec()).deletedCount > 0);
+    return this.run(async () => (await this.claimed(filter, async (f) => ((await this.model.deleteOne(f).exec()).deletedCount > 0 ? true : null))) === true);
   }
   deleteMany(filter: Filter) {
     return this.run(async () => (await this.model.deleteMany(filter).exec()).deletedCount);
@@ -140,7 +190,11 @@ export class MongoDatabase implements Database {
   readonly kind = "mongodb" as const;
   private readonly models = new Map<string, MongoCollection<any>>();
 
-  private constructor(private readonly conn: Connection) {}
+  private readonly claims?: WriteClaims;
+
+  private constructor(private readonly conn: Connection, atomicFindAndModify: boolean) {
+    if (!atomicFindAndModify) this.claims = new WriteClaims(conn.collection("_write_claims"));
+  }
 
   static async connect(url: string, dbName: string, log: (msg: string) => void): Promise<MongoDatabase> {
     let lastError: unknown;
@@ -148,7 +202,8 @@ export class MongoDatabase implements Database {
       const conn = mongoose.createConnection(url, { dbName, serverSelectionTimeoutMS: 3000, bufferCommands: false, autoIndex: false, autoCreate: false });
       try {
         await conn.asPromise();
-        return new MongoDatabase(conn);
+        const info = await conn.db!.admin().command({ buildInfo: 1 });
+        return new MongoDatabase(conn, !("ferretdbVersion" in info));
       } catch (err) {
         lastError = err;
         await conn.close().catch(() => undefined);
@@ -156,7 +211,7 @@ export class MongoDatabase implements Database {
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
-    throw new Error(`Cannot connect to MongoDB at ${redact(url)}: ${(lastError as Error)?.message}`);
+    throw new Error(`Cannot connect to MongoDB at ${redact(url)}: ${String((lastError as Error | undefined)?.message ?? lastError)}`);
   }
 
   collection<T extends Doc>(name: string, indexes: IndexSpec[] = []): Collection<T> {
@@ -164,7 +219,7 @@ export class MongoDatabase implements Database {
     if (!c) {
       const schema = new Schema({ _id: String }, { strict: false, versionKey: false, collection: name, autoIndex: false, strictQuery: false });
       const model = this.conn.models[name] ?? this.conn.model(name, schema, name);
-      c = new MongoCollection<T>(model, indexes);
+      c = new MongoCollection<T>(model, indexes, this.claims);
       this.models.set(name, c);
     }
     return c as Collection<T>;
