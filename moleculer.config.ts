@@ -11,6 +11,8 @@ import { prometheus } from "./lib/metrics";
 import { maskPhone } from "./lib/mask";
 
 const PHONE = /\+[1-9]\d{6,14}/g;
+/** Driver-link tokens travel in URL paths; they are secrets. */
+const LINK_TOKEN = /(\/d\/|\/driver-links\/)[A-Za-z0-9_-]{16,}/g;
 
 /** Masks any E.164 phone number that reaches a log line. */
 function maskingLogger(level: string): LoggerConfig {
@@ -24,7 +26,8 @@ function maskingLogger(level: string): LoggerConfig {
         const text = args
           .map((a) => (a instanceof Error ? a.stack ?? a.message : typeof a === "object" ? safeJson(a) : String(a)))
           .join(" ")
-          .replace(PHONE, (p) => maskPhone(p));
+          .replace(PHONE, (p) => maskPhone(p))
+          .replace(LINK_TOKEN, "$1***");
         return [`[${new Date().toISOString()}] ${type.toUpperCase().padEnd(5)} ${bindings.nodeID}/${String(bindings.mod).toUpperCase()}: ${text}`];
       },
     },

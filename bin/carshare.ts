@@ -20,9 +20,10 @@ async function main() {
   const broker = createBroker(cfg);
   stopOnSignals(broker, cfg.shutdownTimeoutMs);
   await broker.start();
+  // The banner is the program's own output, printed whatever LOG_LEVEL says.
   const where = cfg.services.includes("gateway") ? ` on http://localhost:${cfg.port} (try /health/ready and /v1/openapi.json)` : "";
-  broker.logger.info(`carshare ${cfg.profile} profile running ${cfg.services.join(", ")}${where}`);
-  if (cfg.profile === "embedded") broker.logger.info(`Data in ${cfg.dataDir}; development SMS (OTP codes) go to ${cfg.dataDir}/outbox/sms.jsonl`);
+  console.log(`carshare ${cfg.profile} profile running ${cfg.services.join(", ")}${where}`);
+  if (cfg.profile === "embedded") console.log(`Data in ${cfg.dataDir}; development SMS (OTP codes) go to ${cfg.dataDir}/outbox/sms.jsonl`);
 }
 
 main().catch((err) => {

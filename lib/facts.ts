@@ -56,11 +56,11 @@ export interface FactHandlerOptions {
   maxRetries?: number;
 }
 
-type Handler<T> = (this: Service & { db: Database }, fact: Fact<T>) => Promise<void>;
+/** `S` is the consuming service's own type, so handlers can be `function (this: Self, fact)`. */
+type Handler<T, S> = (this: S, fact: Fact<T>) => Promise<void>;
 
-export function onFact<T = any>(handler: Handler<T>, options: FactHandlerOptions = {}) {
+export function onFact<T = any, S = any>(handler: Handler<T, S>, options: FactHandlerOptions = {}) {
   const maxRetries = options.maxRetries ?? 5;
-  const inProcess = !config().transporter;
   return {
     maxRetries,
     deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
@@ -73,10 +73,11 @@ export function onFact<T = any>(handler: Handler<T>, options: FactHandlerOptions
       if (await processed.findById(fact.id)) return;
       for (let attempt = 1; ; attempt++) {
         try {
-          await handler.call(this, fact);
+          await handler.call(this as unknown as S, fact);
           break;
         } catch (err) {
-          if (!inProcess || attempt >= maxRetries) {
+          // Read at delivery, not when the schema is built (that runs at import, before setConfig).
+          if (config().transporter || attempt >= maxRetries) {
             this.logger.warn(`Handling ${fact.type} ${fact.id} failed (try ${attempt}):`, (err as Error)?.message);
             throw err;
           }

@@ -6,6 +6,7 @@
  * as dead letters (`failed()`), never dropped.
  */
 import Bull from "bull";
+import Redis from "ioredis";
 import { config } from "../config";
 import { unavailable } from "../errors";
 import { newRedisClient, whenReady } from "../kv";
@@ -123,6 +124,7 @@ export class MemoryQueue implements Queue {
 export class BullQueue implements Queue {
   private readonly queues = new Map<string, Bull.Queue>();
   private readonly client: ReturnType<typeof newRedisClient>;
+  private readonly ownClients: Redis[] = [];
 
   constructor(private readonly redisUrl: string, private readonly prefix: string, private readonly onError: (msg: string, err: unknown) => void = () => undefined) {
     this.client = newRedisClient(redisUrl);
@@ -136,7 +138,9 @@ export class BullQueue implements Queue {
         createClient: (type) => {
           if (type === "client") return this.client;
           // Blocking and subscriber connections must wait for Redis instead of failing.
-          return newRedisClient(this.redisUrl).duplicate({ maxRetriesPerRequest: null, enableReadyCheck: false, enableOfflineQueue: true });
+          const extra = new Redis(this.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: (times) => Math.min(times * 200, 2000) });
+          this.ownClients.push(extra); // Bull never closes clients a custom createClient made
+          return extra;
         },
       });
       q.on("error", (err) => this.onError(`queue ${name} error`, err));
@@ -184,6 +188,7 @@ export class BullQueue implements Queue {
 
   async close() {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    for (const c of this.ownClients) c.disconnect();
     this.client.disconnect();
   }
 }

@@ -513,8 +513,24 @@ async function startFerret(): Promise<RunningFerret> {
 
 // ---------------------------------------------------------------------------------------
 
+const CHROMIUM = process.env.CHROMIUM_PATH?.trim() || "/usr/bin/chromium";
+
+/** Debian's chromium for the driver-page browser test: installed when missing (needs root and Debian's packages). */
+export function ensureChromium(): void {
+  if (fs.existsSync(CHROMIUM)) return;
+  if (process.getuid?.() !== 0) throw new InfraError(`${CHROMIUM} is missing: run \`apt-get install -y chromium\` as root (or set CHROMIUM_PATH)`);
+  log("installing Debian's chromium for the browser tests (apt-get, a few minutes)...");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (const args of [["update"], ["install", "-y", "--no-install-recommends", "chromium"]]) {
+    const r = spawnSync("apt-get", args, { stdio: "inherit", env, timeout: 900_000 });
+    if (r.status !== 0) throw new InfraError(`apt-get ${args.join(" ")} failed (exit ${r.status}); install chromium by hand`);
+  }
+  if (!fs.existsSync(CHROMIUM)) throw new InfraError(`apt-get installed chromium but ${CHROMIUM} is not there`);
+}
+
 /** Finds or starts NATS (JetStream), Redis and MongoDB/FerretDB. Throws InfraError if any of them is unavailable. */
 export async function ensureInfra(): Promise<Infra> {
+  ensureChromium();
   const env = {
     nats: process.env.NATS_URL?.trim() || undefined,
     redis: process.env.REDIS_URL?.trim() || undefined,
