@@ -8,7 +8,8 @@ import { defineService, resources, type WithResources } from "../../lib/service"
 import { defineParams, type Params } from "../../lib/validation";
 import { normaliseRole, type RequestMeta, type Role } from "../../lib/auth-types";
 import { badRequest, unauthenticated } from "../../lib/errors";
-import { publishFact } from "../../lib/facts";
+import { onFact, publishFact } from "../../lib/facts";
+import type { KycStatusChangedV1 } from "../../lib/events";
 import { maskPhone } from "../../lib/mask";
 import { Auth } from "./domain/auth";
 import { toPublicUser } from "./domain/model";
@@ -28,12 +29,19 @@ const updateMeParams = defineParams({ name: { ...name, optional: true }, email: 
 const addRoleParams = defineParams({ role: roleInput });
 const claimsParams = defineParams({ userId: "string" });
 
-type Self = WithResources<{ auth: Auth; changed(userId: string): void }>;
+type Self = WithResources<{ auth: Auth; changed(userId: string): void; applyKyc(data: KycStatusChangedV1): Promise<void> }>;
 type Ctx<P> = Context<P, RequestMeta>;
 
 function me(ctx: Ctx<unknown>) {
   if (!ctx.meta.user) throw unauthenticated();
   return ctx.meta.user;
+}
+
+/** One consumer per kyc.* channel (onFact types `this` as the bare service: see lib/facts.ts). */
+function kycFact() {
+  return onFact<KycStatusChangedV1>(async function (fact) {
+    await (this as unknown as Self).applyKyc(fact.data);
+  });
 }
 
 function role(input: string): Role {
@@ -155,12 +163,25 @@ export default defineService<Self>({
       params: claimsParams,
       async handler(this: Self, ctx: Ctx<Params<typeof claimsParams>>) {
         const u = await this.auth.users.findById(ctx.params.userId);
-        return u ? { roles: u.roles, status: u.status, kycStatus: u.kycStatus } : null;
+        return u ? { roles: u.roles, status: u.status, kycStatus: u.kycStatus, locale: u.locale } : null;
       },
     },
   },
 
+  /** KYC decisions become the user's `kycStatus`, which the gateway's KYC gate reads. */
+  channels: {
+    "kyc.submitted": kycFact(),
+    "kyc.approved": kycFact(),
+    "kyc.rejected": kycFact(),
+  },
+
   methods: {
+    /** Sets the user's KYC status unless a newer one is already there; gateways then drop their cached copy. */
+    async applyKyc(this: Self, data: KycStatusChangedV1) {
+      const user = await this.auth.setKycStatus(data.userId, data.status, data.version);
+      if (user) this.changed(user._id);
+    },
+
     /** A cache hint for gateways: drop what you cached about this user. */
     changed(this: Self, userId: string) {
       this.broker.broadcast("user.changed", { userId });

@@ -7,7 +7,7 @@
 import type { Collection, Database } from "../../../lib/store";
 import type { Kv } from "../../../lib/kv";
 import type { Config } from "../../../lib/config";
-import type { Role } from "../../../lib/auth-types";
+import type { KycStatus, Role } from "../../../lib/auth-types";
 import { AppError, DuplicateKeyError, duplicate, notFound, unauthenticated } from "../../../lib/errors";
 import { newId, newSecret, sha256, safeEqual } from "../../../lib/ids";
 import { keyedHash, revokedSessionKey, signAccessToken } from "../../../lib/tokens";
@@ -210,6 +210,17 @@ export class Auth {
     const user = await this.getUser(id);
     if (user.roles.includes(role)) return user;
     return (await this.setRoles(id, [...user.roles, role]))!;
+  }
+
+  /**
+   * Applies a KYC status fact once and in order: `version` is the KYC's own
+   * change counter, and an older or repeated fact matches nothing (null).
+   */
+  setKycStatus(id: string, kycStatus: KycStatus, version: number): Promise<UserRecord | null> {
+    return this.users.updateOne(
+      { _id: id, $or: [{ kycVersion: { $exists: false } }, { kycVersion: { $lt: version } }] },
+      { $set: { kycStatus, kycVersion: version, updatedAt: new Date().toISOString() } },
+    );
   }
 
   private setRoles(id: string, roles: Role[]) {
