@@ -8,6 +8,7 @@ import type { BrokerOptions, LoggerConfig } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { Config } from "./lib/config";
 import { prometheus } from "./lib/metrics";
+import { RetryingNatsAdapter } from "./lib/channels";
 import { maskPhone } from "./lib/mask";
 
 const PHONE = /\+[1-9]\d{6,14}/g;
@@ -44,15 +45,12 @@ function safeJson(v: unknown): string {
 
 export function brokerOptions(cfg: Config, overrides: Partial<BrokerOptions> = {}): BrokerOptions {
   const channelsAdapter = cfg.transporter
-    ? {
-        type: "NATS",
-        options: {
-          nats: { url: cfg.transporter, connectionOptions: { maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
-          maxRetries: 5,
-          maxInFlight: 20,
-          deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
-        },
-      }
+    ? new RetryingNatsAdapter({
+        nats: { url: cfg.transporter, connectionOptions: { maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
+        maxRetries: 5,
+        maxInFlight: 20,
+        deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
+      })
     : { type: "Fake" };
   return {
     namespace: cfg.namespace,
