@@ -14,12 +14,14 @@ import { defineService, resources, type WithResources } from "../lib/service";
 import type { AuthUser, RequestMeta } from "../lib/auth-types";
 import { sendApiError, toApiError } from "./errors";
 import { rateLimit, requestContext, securityHeaders, type Req } from "./http";
+import { busboyConfig, multipartError } from "./multipart";
 import { buildOpenApi } from "./openapi";
 import { ROUTES } from "./routes";
 import { UserResolver } from "./users";
+import { PAGE_HEADERS, pickLocale, renderProblem } from "../services/driver-links/page";
 
 type Self = WithResources<{ users: UserResolver; openapi?: unknown; settings: any }>;
-type GwReq = Req & { $action?: any; $ctx?: Context<unknown, RequestMeta>; $user?: AuthUser; $authError?: unknown };
+type GwReq = Req & { $action?: any; $alias?: { type?: string }; $ctx?: Context<unknown, RequestMeta>; $user?: AuthUser; $authError?: unknown };
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
@@ -39,6 +41,17 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.setHeader("Content-Type", "application/json; charset=utf-8");
   res.setHeader("Cache-Control", "no-store");
   res.end(text);
+}
+
+/** The driver page's errors are pages too (an unknown route, a body too large, driver links down). */
+function sendDriverPageError(req: GwReq, res: ServerResponse, status: number, code: string) {
+  if (res.headersSent) return void res.end();
+  const accept = req.headers["accept-language"];
+  const html = renderProblem(code, pickLocale(typeof accept === "string" ? accept : undefined));
+  res.statusCode = status;
+  for (const [k, v] of Object.entries(PAGE_HEADERS)) res.setHeader(k, v);
+  res.setHeader("Content-Type", "text/html; charset=utf-8");
+  res.end(html);
 }
 
 export default function createGateway() {
@@ -93,7 +106,9 @@ export default function createGateway() {
           authentication: true,
           authorization: true,
           bodyParsers: { json: { strict: true, limit: cfg.bodyLimit }, urlencoded: false },
-          callOptions: { timeout: 10_000 },
+          busboyConfig,
+          // No route-wide timeout: the broker's default (10 s) applies, and actions that
+          // take longer by nature (uploads) declare their own `timeout`.
           onBeforeCall(this: Self, ctx: Context<unknown, RequestMeta>, _route: unknown, req: GwReq) {
             if (BODY_METHODS.has(req.method ?? "")) {
               const type = String(req.headers["content-type"] ?? "");
@@ -108,9 +123,31 @@ export default function createGateway() {
             if (typeof key === "string" && key) ctx.meta.idempotencyKey = key.slice(0, 200);
           },
         },
+        {
+          // The driver's page (services/driver-links/page): HTML, no login, a plain urlencoded form. Not under /v1.
+          path: "/d",
+          mappingPolicy: "restrict",
+          aliases: { "GET /:token": "driverLinks.page", "POST /:token": "driverLinks.submitForm" },
+          authentication: false,
+          authorization: false,
+          logging: false, // the path holds the link's secret token
+          bodyParsers: { json: false, urlencoded: { extended: false, limit: "16kb", parameterLimit: 20 } },
+          callOptions: { timeout: 10_000 },
+          onBeforeCall(this: Self, ctx: Context<unknown, RequestMeta & { acceptLanguage?: string }>, _route: unknown, req: GwReq) {
+            ctx.meta.requestId = req.$requestId;
+            ctx.meta.ip = req.$ip;
+            const lang = req.headers["accept-language"];
+            if (typeof lang === "string") ctx.meta.acceptLanguage = lang.slice(0, 200);
+          },
+          onError(this: Self, req: GwReq, res: ServerResponse, err: any) {
+            const e = toApiError(err);
+            if (e.status >= 500) this.logger.error(`${req.method} /d/… failed [${req.$requestId}]:`, err);
+            sendDriverPageError(req, res, e.status, e.code);
+          },
+        },
       ],
       onError(this: Self, req: GwReq, res: ServerResponse, err: any) {
-        const e = toApiError(err);
+        const e = toApiError(req.$alias?.type === "multipart" ? multipartError(err) : err);
         if (e.status >= 500) this.logger.error(`${req.method} ${req.url?.split("?")[0]} failed [${req.$requestId}]:`, err);
         sendApiError(req, res, e);
       },

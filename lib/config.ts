@@ -62,11 +62,21 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], d
   return raw as T;
 }
 
+function timeZone(env: Env, name: string, def: string): string {
+  const zone = read(env, name) ?? def;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+  } catch {
+    throw new ConfigError(name, `must be an IANA time zone such as Asia/Seoul (got "${zone}")`);
+  }
+  return zone;
+}
+
 function list(env: Env, name: string): string[] {
   return (read(env, name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-export const ALL_SERVICES = ["gateway", "auth", "notifications"] as const;
+export const ALL_SERVICES = ["gateway", "auth", "notifications", "kyc", "bookings", "payments", "driver-links", "vehicles"] as const;
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 const E164 = /^\+[1-9]\d{6,14}$/;
 
@@ -98,6 +108,8 @@ export function loadConfig(env: Env = process.env) {
     nodeId: read(env, "NODE_ID"),
     namespace: read(env, "NAMESPACE") ?? "carshare",
     port: int(env, "PORT", 3000, 0, 65535),
+    /** Health and metrics listener of a process without the gateway (the gateway serves them on PORT); 0 disables it. */
+    healthPort: int(env, "HEALTH_PORT", 3001, 0, 65535),
     dataDir: path.resolve(read(env, "DATA_DIR") ?? "./data"),
     publicUrl: (url(env, "PUBLIC_URL", ["http", "https"]) ?? "http://localhost:3000").replace(/\/+$/, ""),
     adminPhones,
@@ -129,10 +141,61 @@ export function loadConfig(env: Env = process.env) {
       timeoutMs: duration(env, "SMS_HTTP_TIMEOUT", "5s"),
     },
     shutdownTimeoutMs: duration(env, "SHUTDOWN_TIMEOUT", "10s"),
+    driverLinks: {
+      /** A driver link expires this long after it was issued. */
+      ttlMs: duration(env, "DRIVER_LINK_TTL", "48h"),
+      /** Driver-link requests (page, summary, report) per IP per minute; 0 disables. */
+      rateLimitPerMinute: int(env, "DRIVER_LINK_RATE_LIMIT", 30),
+    },
+    /** Zone of times shown to people (SMS, notifications, the driver page) and typed on the driver page. */
+    displayTimezone: timeZone(env, "DISPLAY_TIMEZONE", "Asia/Seoul"),
+    push: {
+      /** "dev" appends to DATA_DIR/outbox/push.jsonl; an FCM adapter comes later. */
+      provider: oneOf(env, "PUSH_PROVIDER", ["dev"] as const, "dev"),
+    },
+    /** Platform fee in basis points of a booking's total (1500 = 15 %). */
+    platformFeeBps: int(env, "PLATFORM_FEE_BPS", 1500, 0, 10_000),
+    geocoding: {
+      /** Kakao Local REST API key; unset = no geocoding, vehicles need lat/lng. */
+      kakaoRestKey: read(env, "KAKAO_REST_KEY"),
+      kakaoBaseUrl: (url(env, "KAKAO_BASE_URL", ["http", "https"]) ?? "https://dapi.kakao.com").replace(/\/+$/, ""),
+      /** One try's time limit; a lookup makes at most 3 tries. */
+      timeoutMs: duration(env, "GEOCODING_TIMEOUT", "2s"),
+    },
+    bookings: {
+      /** An unanswered request expires after this long. */
+      requestTtlMs: duration(env, "BOOKING_REQUEST_TTL", "24h"),
+      /** Longest booking, in days. */
+      maxDays: int(env, "BOOKING_MAX_DAYS", 30, 1, 366),
+      /** Tries of one saga step before the saga compensates. */
+      sagaAttempts: int(env, "BOOKING_SAGA_ATTEMPTS", 5, 1, 100),
+      /** First retry delay of a saga step; doubles each time. */
+      sagaBackoffMs: duration(env, "BOOKING_SAGA_BACKOFF", "500ms"),
+      /** How often expiries, releases, facts and sagas are swept for anything a crash left behind. */
+      sweepIntervalMs: duration(env, "BOOKING_SWEEP_INTERVAL", "1m"),
+    },
   };
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * The name of every variable loadConfig reads, recorded from a run on an empty
+ * environment (deploy checks: an env file or ConfigMap must not set a name
+ * nothing reads). A variable read only under some condition must also be read
+ * unconditionally for it to be listed.
+ */
+export function configVariables(): string[] {
+  const seen = new Set<string>();
+  const recorder = new Proxy({} as Env, {
+    get(_target, name) {
+      if (typeof name === "string") seen.add(name);
+      return undefined;
+    },
+  });
+  loadConfig(recorder);
+  return [...seen].sort();
+}
 
 let current: Config | undefined;
 

@@ -8,11 +8,21 @@ import type { Config } from "./config";
 import createGateway from "../gateway/api.service";
 import AuthService from "../services/auth/auth.service";
 import NotificationsService from "../services/notifications/notifications.service";
+import PaymentsService from "../services/payments/payments.service";
+import DriverLinksService from "../services/driver-links/driver-links.service";
+import BookingsService from "../services/bookings/bookings.service";
+import KycService from "../services/kyc/kyc.service";
+import VehiclesService from "../services/vehicles/vehicles.service";
 
 export const SERVICE_FACTORIES: Record<string, () => ServiceSchema> = {
   gateway: createGateway,
   auth: () => AuthService,
   notifications: () => NotificationsService,
+  payments: () => PaymentsService,
+  "driver-links": () => DriverLinksService,
+  bookings: () => BookingsService,
+  kyc: () => KycService,
+  vehicles: () => VehiclesService,
 };
 
 export function createBroker(cfg: Config, overrides: Partial<BrokerOptions> = {}): ServiceBroker {

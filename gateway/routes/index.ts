@@ -3,7 +3,21 @@
  * One file per area; the action lives in services/<service>/<service>.service.ts.
  */
 import auth from "./auth";
+import bookings from "./bookings";
+import kyc from "./kyc";
+import payments from "./payments";
+import adminPayments from "./admin-payments";
+import driverLinks from "./driver-links";
+import notifications from "./notifications";
+import vehicles from "./vehicles";
 
 export const ROUTES: Record<string, string> = {
   ...auth,
+  ...bookings,
+  ...kyc,
+  ...payments,
+  ...adminPayments,
+  ...driverLinks,
+  ...notifications,
+  ...vehicles,
 };

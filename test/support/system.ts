@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { ServiceBroker } from "moleculer";
+import type { ServiceBroker, ServiceSchema } from "moleculer";
 import { loadConfig, setConfig, type Config } from "../../lib/config";
 import { createBroker } from "../../lib/system";
 
@@ -60,11 +60,15 @@ export function tempDir(prefix = "carshare-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Starts a system; `env` overrides the environment it is configured from. */
-export async function startSystem(env: Record<string, string> = {}): Promise<TestSystem> {
+/**
+ * Starts a system; `env` overrides the environment it is configured from.
+ * `extraServices` (fakes of peers not under test) join the broker before it starts.
+ */
+export async function startSystem(env: Record<string, string> = {}, options: { extraServices?: ServiceSchema[] } = {}): Promise<TestSystem> {
   const dataDir = env.DATA_DIR ?? tempDir();
   const cfg = setConfig(loadConfig({ PORT: "0", LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "0", DATA_DIR: dataDir, ...env }));
   const broker = createBroker(cfg, { logger: env.LOG_LEVEL ? undefined : false });
+  for (const schema of options.extraServices ?? []) broker.createService(schema);
   await broker.start();
   const url = gatewayUrl(broker);
   return {

@@ -1,6 +1,6 @@
 import { defineParams, Params } from "../../lib/validation";
-const s = defineParams({ phone: "string", code: { type: "string", length: 6 }, role: { type: "enum", values: ["renter", "owner"], optional: true }, loc: { type: "object", props: { lat: "number|optional", address: "string" } }, tags: { type: "array", items: "string" } });
-type P = Params<typeof s>;
+const _s = defineParams({ phone: "string", code: { type: "string", length: 6 }, role: { type: "enum", values: ["renter", "owner"], optional: true }, loc: { type: "object", props: { lat: "number|optional", address: "string" } }, tags: { type: "array", items: "string" } });
+type P = Params<typeof _s>;
 const p: P = { phone: "x", code: "1", loc: { address: "a" }, tags: ["a"] };
 const r: "renter" | "owner" | undefined = p.role;
 // @ts-expect-error lat is number

@@ -168,6 +168,29 @@ describe("cellsCovering", () => {
   });
 });
 
+describe("finer cells (the search stores precision 7)", () => {
+  it("when keys are asked down to precision 7, then they are the prefixes of one geohash and extend the default ones", () => {
+    const keys = cellKeysOf(SEOUL_CITY_HALL.lat, SEOUL_CITY_HALL.lng, 7);
+    expect(keys).toHaveLength(7);
+    expect(keys.slice(0, CELL_PRECISION)).toEqual(cellKeysOf(SEOUL_CITY_HALL.lat, SEOUL_CITY_HALL.lng));
+    expect(keys[6]).toBe(cellOf(SEOUL_CITY_HALL.lat, SEOUL_CITY_HALL.lng, 7));
+  });
+
+  it.each([[0.5, 7], [1, 6], [3, 6]])("when a %s km circle is covered with finest 7, then precision-%s cells are used and nothing within it is missed", (radiusKm, precision) => {
+    const keys = cellsCovering(GANGNAM_STATION.lat, GANGNAM_STATION.lng, radiusKm, 7);
+    expect(keys[0]).toHaveLength(precision);
+    expect(keys.length).toBeLessThanOrEqual(MAX_COVER_CELLS);
+    const covering = new Set(keys);
+    const missed = pointsInCircle(GANGNAM_STATION, radiusKm, 2000, 11).filter((p) => !covering.has(cellOf(p.lat, p.lng, precision)));
+    expect(missed).toEqual([]);
+  });
+
+  it("when the finest precision is out of range, then a RangeError is thrown", () => {
+    expect(() => cellsCovering(0, 0, 1, 11)).toThrow(RangeError);
+    expect(() => cellKeysOf(0, 0, 0)).toThrow(RangeError);
+  });
+});
+
 describe("nearestWithin", () => {
   const places = [
     { name: "Busan", ...BUSAN },

@@ -150,10 +150,10 @@ export function cellOf(lat: number, lng: number, precision: number = CELL_PRECIS
   return encode(g, rowOf(g, lat), columnOf(g, lng));
 }
 
-/** The keys a vehicle stores: its cell at every precision 1..CELL_PRECISION. */
-export function cellKeysOf(lat: number, lng: number): string[] {
-  const finest = cellOf(lat, lng, CELL_PRECISION);
-  return Array.from({ length: CELL_PRECISION }, (_, i) => finest.slice(0, i + 1));
+/** The keys a vehicle stores: its cell at every precision 1..finest (default CELL_PRECISION). */
+export function cellKeysOf(lat: number, lng: number, finest: number = CELL_PRECISION): string[] {
+  const key = cellOf(lat, lng, finest);
+  return Array.from({ length: finest }, (_, i) => key.slice(0, i + 1));
 }
 
 /** The lat/lng box of a cell key. */
@@ -210,13 +210,15 @@ function coveringAt(precision: number, centre: LatLng, radiusKm: number, box: Bo
 
 /**
  * Cell keys whose cells may hold a point within radiusKm of the centre: at the
- * finest precision (<= CELL_PRECISION) that needs at most MAX_COVER_CELLS
- * cells. Query them against the vehicles' `cells` array.
+ * finest precision (<= `finest`, default CELL_PRECISION) that needs at most
+ * MAX_COVER_CELLS cells. Query them against the vehicles' `cells` array, which
+ * must hold keys down to `finest` (cellKeysOf with the same `finest`).
  */
-export function cellsCovering(lat: number, lng: number, radiusKm: number): string[] {
+export function cellsCovering(lat: number, lng: number, radiusKm: number, finest: number = CELL_PRECISION): string[] {
   const box = boundingBox(lat, lng, radiusKm);
   const centre = { lat, lng: lng === 180 ? -180 : lng };
-  for (let precision = CELL_PRECISION; precision > 1; precision--) {
+  gridOf(finest);
+  for (let precision = finest; precision > 1; precision--) {
     const keys = coveringAt(precision, centre, radiusKm, box);
     if (keys) return keys;
   }

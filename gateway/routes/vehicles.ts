@@ -1,0 +1,19 @@
+/** Vehicle and driver routes (API.md "Vehicles and drivers") -> services/vehicles/vehicles.service.ts */
+export default {
+  "POST /v1/vehicles": "vehicles.create",
+  "GET /v1/vehicles": "vehicles.search",
+  "GET /v1/vehicles/:id": "vehicles.get",
+  "PATCH /v1/vehicles/:id": "vehicles.update",
+  "DELETE /v1/vehicles/:id": "vehicles.remove",
+  "GET /v1/owners/me/vehicles": "vehicles.listMine",
+  "POST /v1/vehicles/:id/photos": "multipart:vehicles.uploadPhoto",
+  "GET /v1/vehicles/:id/photos/:photoId": "vehicles.photo",
+  "DELETE /v1/vehicles/:id/photos/:photoId": "vehicles.removePhoto",
+  "PUT /v1/vehicles/:id/availability": "vehicles.setAvailability",
+  "GET /v1/vehicles/:id/availability": "vehicles.availability",
+  "PUT /v1/vehicles/:id/driver": "vehicles.assignDriver",
+  "DELETE /v1/vehicles/:id/driver": "vehicles.unassignDriver",
+  "POST /v1/drivers": "vehicles.createDriver",
+  "GET /v1/drivers": "vehicles.listDrivers",
+  "GET /v1/drivers/:id": "vehicles.getDriver",
+} as const;
