@@ -80,8 +80,9 @@ class NedbCollection<T extends Doc> implements Collection<T> {
   }
 }
 
+/** NeDB already hands out deep copies (never its cached objects), so there is nothing to copy again. */
 function strip<D>(doc: D | null): D | null {
-  return doc ? structuredClone(doc) : null;
+  return doc ?? null;
 }
 
 export class NedbDatabase implements Database {

@@ -35,6 +35,17 @@ export function storeContract(open: () => Promise<Database>) {
     expect(await c.findById("missing")).toBeNull();
   });
 
+  test("when a returned document is changed by the caller, then the stored one is not", async () => {
+    const c = cars("copies");
+    const a = await c.insert(car({ tags: ["x"] }));
+    a.tags!.push("inserted");
+    const found = (await c.findById(a._id))!;
+    found.tags!.push("found");
+    (await c.find({ _id: a._id }))[0].tags!.push("listed");
+    (await c.updateOne({ _id: a._id }, { $set: { seats: 9 } }))!.tags!.push("updated");
+    expect((await c.findById(a._id))!.tags).toEqual(["x"]);
+  });
+
   test("when a unique field repeats, then DuplicateKeyError and the first document stays", async () => {
     const c = cars("unique");
     await c.insert(car({ plate: "DUP" }));
