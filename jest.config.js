@@ -8,7 +8,7 @@ module.exports = {
       displayName: "unit",
       testEnvironment: "node",
       transform,
-      testMatch: ["<rootDir>/services/**/*.test.ts", "<rootDir>/gateway/**/*.test.ts", "<rootDir>/lib/**/*.test.ts", "<rootDir>/test/unit/**/*.test.ts"],
+      testMatch: ["<rootDir>/services/**/*.test.ts", "<rootDir>/gateway/**/*.test.ts", "<rootDir>/lib/**/*.test.ts", "<rootDir>/test/unit/**/*.test.ts", "<rootDir>/test/e2e/**/*.test.ts"],
     },
     {
       displayName: "integration",
