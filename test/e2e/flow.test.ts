@@ -6,6 +6,7 @@
  * time back.
  */
 import { loginByOtp, newPhone, outbox, startSystem, waitFor, type Session, type TestSystem } from "../support/system";
+import { verifyThroughApi } from "../support/kyc";
 
 const HOUR = 3_600_000;
 let sys: TestSystem;
@@ -18,28 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => sys.stop());
 
-const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2048, 1), Buffer.from([0xff, 0xd9])]);
-const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(1024, 2)]);
-
-async function upload(token: string, type: string, bytes: Buffer, name: string) {
-  const form = new FormData();
-  form.append("type", type);
-  form.append("file", new Blob([bytes]), name);
-  return sys.api.request("POST", "/v1/kyc/documents", { raw: form, token });
-}
-
-/** The whole KYC path a person takes: documents, address, submit; an admin approves. */
-async function verified(s: Session) {
-  expect((await upload(s.accessToken, "id_front", JPEG, "id.jpg")).status).toBe(201);
-  expect((await upload(s.accessToken, "selfie", PNG, "me.png")).status).toBe(201);
-  expect((await sys.api.put("/v1/kyc/address", { line1: "110 Sejong-daero", city: "Seoul", postalCode: "04524", country: "KR" }, s.accessToken)).status).toBe(200);
-  expect((await sys.api.post("/v1/kyc/submit", {}, s.accessToken)).status).toBe(200);
-  const queue = await sys.api.get("/v1/admin/kyc?status=submitted", admin.accessToken);
-  expect(queue.body.items.map((i: any) => i.userId)).toContain(s.user.id);
-  expect((await sys.api.post(`/v1/admin/kyc/${s.user.id}/approve`, {}, admin.accessToken)).status).toBe(200);
-  // The approval reaches auth as a fact: it must take effect within a second.
-  await waitFor(async () => (await sys.api.get("/v1/auth/me", s.accessToken)).body.kycStatus === "approved", "KYC approval to take effect", 1000);
-}
+/** The whole KYC path a person takes; the admin's approval must take effect within a second. */
+const verified = (s: Session) => verifyThroughApi(sys.api, s, admin, 1000);
 
 /** A window starting at the next whole hour `days` ahead, in KST, as a user would type it. */
 function window(days: number, startHour: number, lengthHours: number) {
