@@ -16,7 +16,7 @@ import { AppError, DuplicateKeyError, invalidState, notFound, unavailable, valid
 import { newId } from "../../../lib/ids";
 import { brnDigits, isValidBrn } from "./brn";
 import { EDITABLE, emptyProfile, missingForSubmit, type Address, type Corporate, type DocumentKind, type DocumentRecord, type DocumentRef, type KycProfile, type OutboxEntry } from "./model";
-import { MAX_DOCUMENT_BYTES, UploadGuard, tooLarge, uploadStreamError } from "./upload-guard";
+import { documentGuard, tooLarge, uploadStreamError } from "./upload-guard";
 import { page, type Page, type PageRequest } from "./paging";
 
 /** Sends one outbox entry (a fact, or an audit entry); must be safe to repeat with the same id. */
@@ -89,7 +89,7 @@ export class Kyc {
     const profile = await this.ensureProfile(userId);
     Kyc.assertEditable(profile);
 
-    const guard = new UploadGuard(MAX_DOCUMENT_BYTES);
+    const guard = documentGuard();
     guard.on("error", () => undefined); // reported through `detected` and the store's put
     content.on("error", (err) => guard.destroy(uploadStreamError(err)));
     content.pipe(guard);
@@ -108,7 +108,7 @@ export class Kyc {
     const record: DocumentRecord = { _id: info.id, userId, type, size: info.size, contentType, filename, uploadedAt: info.createdAt };
     try {
       // busboy marks a file it cut at its size limit; never keep a cut file.
-      if ((content as { truncated?: boolean }).truncated) throw tooLarge(MAX_DOCUMENT_BYTES);
+      if ((content as { truncated?: boolean }).truncated) throw tooLarge();
       await this.documents.insert(record);
       const ref: DocumentRef = { id: record._id, size: record.size, contentType, uploadedAt: record.uploadedAt };
       const updated = await this.profiles.updateOne({ _id: userId, status: { $in: [...EDITABLE] } }, { $set: { [`documents.${type}`]: ref, updatedAt: new Date().toISOString() } });

@@ -28,7 +28,7 @@ import {
   canonicalTimeZone, cellsOf, displayPlate, MAX_PHOTOS, normalisePlate, plateId, plateProblem, yearProblem,
   type DriverRecord, type FuelType, type PhotoRef, type PlateRecord, type StoredRules, type Transmission, type VehicleRecord,
 } from "./model";
-import { EXTENSION, PhotoGuard, photoTooLarge, uploadError } from "./photos";
+import { EXTENSION, photoGuard, photoTooLarge, uploadError } from "./photos";
 import { pageOf, type Page, type PageQuery } from "./paging";
 
 export interface LocationInput { address: string; lat?: number; lng?: number }
@@ -269,7 +269,7 @@ export class Vehicles {
       content.resume(); // read and drop the rest, so the client gets its answer
       throw err;
     }
-    const guard = new PhotoGuard();
+    const guard = photoGuard();
     guard.on("error", () => undefined); // reported through `detected` and the store's put
     content.on("error", (err) => guard.destroy(uploadError(err)));
     content.pipe(guard);

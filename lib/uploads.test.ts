@@ -1,6 +1,9 @@
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { UploadGuard, sniffContentType } from "./upload-guard";
+import { UploadGuard, sniff } from "./uploads";
+import { documentRules, DOCUMENT_TYPES } from "../services/kyc/domain/upload-guard";
+
+const sniffContentType = (head: Buffer) => sniff(head, DOCUMENT_TYPES);
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46]);
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]);
@@ -8,7 +11,7 @@ const PDF = Buffer.from("%PDF-1.7\n%\u00e2\u00e3\n", "latin1");
 
 /** Runs `chunks` through a guard; what came out, or the error. */
 async function run(chunks: Buffer[], max?: number) {
-  const guard = new UploadGuard(max);
+  const guard = new UploadGuard(documentRules(max));
   const out: Buffer[] = [];
   const sink = new Writable({ write(c, _e, done) { out.push(c); done(); } });
   try {
