@@ -9,4 +9,5 @@ export default {
   "POST /v1/bookings/:id/cancel": "bookings.cancel",
   "POST /v1/bookings/:id/pickup": "bookings.pickup",
   "POST /v1/bookings/:id/return": "bookings.return",
+  "POST /v1/bookings/:id/driver-link": "bookings.reissueDriverLink",
 } as const;

@@ -4,6 +4,7 @@
  * booking saga (payments -> driver link -> notifications, compensated on
  * failure). Routes: gateway/routes/bookings.ts. Logic: ./domain, ./saga.
  */
+import { newId } from "../../lib/ids";
 import type { Context } from "moleculer";
 import { config } from "../../lib/config";
 import type { BusyMap, DriverContact, VehicleView } from "../../lib/contracts";
@@ -36,6 +37,16 @@ const listParams = defineParams({
   offset: { type: "number", integer: true, min: 0, max: 100_000, convert: true, optional: true },
 });
 const byIdParams = defineParams({ id });
+const adminListParams = defineParams({
+  status: { type: "string", max: 200, optional: true },
+  vehicleId: { ...id, optional: true },
+  renterId: { ...id, optional: true },
+  ownerId: { ...id, optional: true },
+  from: { type: "string", max: 40, optional: true },
+  to: { type: "string", max: 40, optional: true },
+  limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
+  cursor: { type: "string", max: 100, optional: true },
+});
 const withReasonParams = defineParams({ id, reason });
 const confirmParams = defineParams({ bookingId: id, paymentId: id });
 const busyParams = defineParams({
@@ -154,6 +165,18 @@ const BookingsService = defineService<Self>({
       },
     },
 
+    reissueDriverLink: {
+      roles: ["owner"],
+      summary: "Send the vehicle's driver a new payment link; the old one stops working. Send an Idempotency-Key to make a retry safe.",
+      params: byIdParams,
+      async handler(this: Self, ctx: Ctx<Params<typeof byIdParams>>) {
+        const current = await this.bookings.get(ctx.params.id);
+        await this.actorFor(ctx, current, ["owner"]);
+        const link = await this.saga.reissueDriverLink(current, ctx.meta.idempotencyKey ?? newId());
+        return { bookingId: current._id, linkId: link.linkId, expiresAt: link.expiresAt };
+      },
+    },
+
     decline: {
       roles: ["owner"],
       summary: "Decline a booking request",
@@ -197,6 +220,23 @@ const BookingsService = defineService<Self>({
       async handler(this: Self, ctx: Ctx<Params<typeof byIdParams>>) {
         const b = await this.bookings.transition(ctx.params.id, { from: ["active"], to: "completed", actor: (cur) => this.actorFor(ctx, cur, ["owner", "driver"]) });
         return toView(b);
+      },
+    },
+
+    adminList: {
+      roles: ["admin"],
+      summary: "All bookings, newest first (admin). Filters: status (comma list, synonyms accepted), vehicleId, renterId, ownerId, from/to (bookings whose time overlaps [from, to))",
+      params: adminListParams,
+      async handler(this: Self, ctx: Ctx<Params<typeof adminListParams>>) {
+        const p = ctx.params;
+        const at = (field: "from" | "to") => {
+          if (!p[field]) return undefined;
+          const ms = parseInstant(p[field]!);
+          if (Number.isNaN(ms)) throw validationError([{ field, message: "must be an ISO 8601 date-time with an offset" }]);
+          return new Date(ms).toISOString();
+        };
+        const page = await this.bookings.listAll({ statuses: parseStatuses(p.status), vehicleId: p.vehicleId, renterId: p.renterId, ownerId: p.ownerId, from: at("from"), to: at("to"), limit: p.limit ?? 20, cursor: p.cursor });
+        return { items: page.items.map(toView), nextCursor: page.nextCursor };
       },
     },
 

@@ -82,7 +82,23 @@ test("when an owner lists a car with a driver and a renter books it, then the dr
   const sms = await waitFor(() => outbox(sys.dataDir).find((m) => m.to === driverPhone && Date.parse(m.createdAt) >= sentBefore), "the driver's SMS");
   const link = /(https?:\/\/\S+\/d\/([A-Za-z0-9_-]{43,}))/.exec(sms.body);
   expect(link).not.toBeNull();
-  const token = link![2];
+  const firstToken = link![2];
+
+  // The driver lost the SMS: only the owner may send a new link; a retry with the same key sends nothing more.
+  expect((await sys.api.post(`/v1/bookings/${id}/driver-link`, {}, renter.accessToken)).status).toBe(403);
+  const resentAt = Date.now() - 1;
+  const resend = () => sys.api.post(`/v1/bookings/${id}/driver-link`, {}, owner.accessToken, { "idempotency-key": "resend-1" });
+  const reissued = await waitFor(async () => {
+    const r = await resend();
+    return r.status === 200 ? r : undefined; // 409 until the saga has finished setting up the payment
+  }, "the saga to finish so a link can be re-sent");
+  expect((await resend()).body.linkId).toBe(reissued.body.linkId);
+  const resent = await waitFor(() => outbox(sys.dataDir).filter((m) => m.to === driverPhone && Date.parse(m.createdAt) >= resentAt).length === 1 && outbox(sys.dataDir).filter((m) => m.to === driverPhone && Date.parse(m.createdAt) >= resentAt), "the new SMS");
+  await new Promise((r) => setTimeout(r, 200));
+  expect(outbox(sys.dataDir).filter((m) => m.to === driverPhone && Date.parse(m.createdAt) >= resentAt)).toHaveLength(1);
+  const token = /\/d\/([A-Za-z0-9_-]{43,})/.exec(resent[0].body)![1];
+  expect(token).not.toBe(firstToken);
+  expect((await sys.api.get(`/v1/driver-links/${firstToken}`)).status).toBe(410);
 
   // The page and the summary show what to collect.
   const page = await sys.api.get(`/d/${token}`);

@@ -58,6 +58,23 @@ export interface SagaPeers {
 /** Schedules the job that runs the saga's next move; `key` is the step number or "compensate". */
 export type ScheduleSaga = (bookingId: string, key: string, suffix?: string) => Promise<void>;
 
+/** What driver-links needs to issue a link for this booking; the same key gives the same link. */
+function linkCommand(b: BookingRecord, paymentId: string, issueKey: string): IssueDriverLinkCommand {
+  return {
+    bookingId: b._id,
+    paymentId,
+    driverId: b.driverId!,
+    issueKey,
+    booking: {
+      vehicle: { id: b.vehicleId, make: b.vehicle.make, model: b.vehicle.model, licensePlate: b.vehicle.licensePlate },
+      start: b.start,
+      end: b.end,
+      expectedAmount: b.price.total,
+      currency: b.price.currency,
+    },
+  };
+}
+
 const STEP_NAMES: Record<number, string> = { 1: "payment", 2: "driver link", 3: "notifications" };
 const LIVE_BOOKING = new Set(["accepted", "confirmed", "active", "completed"]);
 
@@ -91,6 +108,22 @@ export class BookingSaga {
     const saga = await this.sagas.findById(b._id);
     if (saga?.status === "running") await this.schedule(b._id, String(saga.step));
     await this.bookings.records.updateOne({ _id: b._id, sagaPending: true }, { $set: { sagaPending: false } });
+  }
+
+  /**
+   * The owner asks for a fresh driver link (lost SMS, new phone): driver-links
+   * revokes the old link and texts a new one. The same `requestKey` (the
+   * caller's Idempotency-Key) gives the same link, so a retried request does
+   * not text twice.
+   */
+  async reissueDriverLink(b: BookingRecord, requestKey: string): Promise<{ linkId: string; expiresAt: string }> {
+    if (b.status !== "accepted") throw new AppError("INVALID_STATE", "Only an accepted booking that awaits payment gets a new driver link", { status: b.status });
+    if (!b.driverId) throw new AppError("INVALID_STATE", "This booking's vehicle has no driver; it is paid online");
+    const saga = await this.sagas.findById(b._id);
+    if (!saga?.paymentId || saga.status !== "done") throw new AppError("INVALID_STATE", "The booking's payment is still being set up; try again in a moment");
+    const link = await this.peers.issueDriverLink(linkCommand(b, saga.paymentId, `${b._id}:reissue:${requestKey}`));
+    await this.sagas.updateOne({ _id: b._id }, { $set: { linkId: link.linkId, updatedAt: this.iso() } });
+    return link;
   }
 
   /** A party cancelled an accepted booking: undo what the saga did. */
@@ -154,19 +187,7 @@ export class BookingSaga {
           advanced = await this.advance(saga, 3, {});
           break;
         }
-        const link = await this.peers.issueDriverLink({
-          bookingId: id,
-          paymentId: saga.paymentId,
-          driverId: b.driverId,
-          issueKey: `${id}:1`,
-          booking: {
-            vehicle: { id: b.vehicleId, make: b.vehicle.make, model: b.vehicle.model, licensePlate: b.vehicle.licensePlate },
-            start: b.start,
-            end: b.end,
-            expectedAmount: b.price.total,
-            currency: b.price.currency,
-          },
-        });
+        const link = await this.peers.issueDriverLink(linkCommand(b, saga.paymentId, `${id}:1`));
         advanced = await this.advance(saga, 3, { linkId: link.linkId });
         break;
       }
