@@ -69,6 +69,9 @@ export function brokerOptions(cfg: Config, overrides: Partial<BrokerOptions> = {
     heartbeatInterval: 5,
     heartbeatTimeout: 15,
     tracking: { enabled: true, shutdownTimeout: cfg.shutdownTimeoutMs },
+    // Signals are stopOnSignals' (lib/system.ts): Moleculer's own handlers would stop the broker a second
+    // time in parallel (the channels adapter then drains NATS twice: CONNECTION_DRAINING) and exit early.
+    skipProcessEventRegistration: true,
     metrics: { enabled: true, reporter: [prometheus as any] },
     validator: true,
     errorRegenerator: undefined,

@@ -4,6 +4,7 @@
  * DATA_DIR. With them: the distributed profile, running the SERVICES listed.
  */
 import { ConfigError, loadConfig, setConfig } from "../lib/config";
+import { startHealthServer } from "../lib/health-server";
 import { createBroker, stopOnSignals } from "../lib/system";
 
 async function main() {
@@ -19,9 +20,15 @@ async function main() {
   }
   const broker = createBroker(cfg);
   stopOnSignals(broker, cfg.shutdownTimeoutMs);
+  // The gateway serves health and metrics itself; any other process gets its own small listener.
+  const health = !cfg.services.includes("gateway") && cfg.healthPort > 0 ? await startHealthServer(broker, cfg.healthPort) : undefined;
   await broker.start();
   // The banner is the program's own output, printed whatever LOG_LEVEL says.
-  const where = cfg.services.includes("gateway") ? ` on http://localhost:${cfg.port} (try /health/ready and /v1/openapi.json)` : "";
+  const where = cfg.services.includes("gateway")
+    ? ` on http://localhost:${cfg.port} (try /health/ready and /v1/openapi.json)`
+    : health
+      ? `; health and metrics on http://localhost:${health.port} (/health/live, /health/ready, /metrics)`
+      : "";
   console.log(`carshare ${cfg.profile} profile running ${cfg.services.join(", ")}${where}`);
   if (cfg.profile === "embedded") console.log(`Data in ${cfg.dataDir}; development SMS (OTP codes) go to ${cfg.dataDir}/outbox/sms.jsonl`);
 }

@@ -29,9 +29,10 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 /** Readiness of this process: the same answer shape as the gateway's /health/ready. */
-export async function readiness(broker: ServiceBroker): Promise<{ ready: boolean; body: Record<string, unknown> }> {
+export async function readiness(broker: ServiceBroker, startedOnce = false): Promise<{ ready: boolean; body: Record<string, unknown> }> {
   const b = broker as ServiceBroker & { started?: boolean; stopping?: boolean; transit?: { connected: boolean } };
-  const lifecycle = b.stopping ? "stopping" : b.started ? "ok" : "starting";
+  // Moleculer clears `started` as soon as stop() begins, and sets `stopping` a little later.
+  const lifecycle = b.started && !b.stopping ? "ok" : b.stopping || startedOnce ? "stopping" : "starting";
   const transporter = !b.transit || b.transit.connected ? "ok" : "disconnected";
   const { ok, checks } = await runHealthChecks();
   const ready = ok && lifecycle === "ok" && transporter === "ok";
@@ -40,6 +41,10 @@ export async function readiness(broker: ServiceBroker): Promise<{ ready: boolean
 
 /** Starts listening before the broker starts, so liveness answers during a slow start-up. */
 export function startHealthServer(broker: ServiceBroker, port: number, host = "0.0.0.0"): Promise<HealthServer> {
+  let startedOnce = Boolean((broker as ServiceBroker & { started?: boolean }).started);
+  broker.localBus.once("$broker.started", () => {
+    startedOnce = true;
+  });
   const server = http.createServer((req, res) => {
     const url = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -48,7 +53,7 @@ export function startHealthServer(broker: ServiceBroker, port: number, host = "0
     }
     if (url === "/health/live") return json(res, 200, { status: "ok" });
     if (url === "/health/ready") {
-      readiness(broker).then(
+      readiness(broker, startedOnce).then(
         ({ ready, body }) => json(res, ready ? 200 : 503, body),
         (err: Error) => json(res, 503, { status: "unavailable", checks: { error: String(err?.message ?? err) } }),
       );

@@ -428,17 +428,20 @@ function removeStaleFerretDirs(): void {
   }
 }
 
-async function startFerret(): Promise<RunningFerret> {
+/** `keepDir`: keep FerretDB's data there across runs (bin/distributed.ts) instead of a throw-away temp folder. */
+async function startFerret(keepDir?: string): Promise<RunningFerret> {
   await ensureFerretBinary();
   removeStaleFerretDirs();
   let lastErr = "";
   // A port found free can be taken before FerretDB binds it; retry a couple of times.
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), FERRET_TMP_PREFIX));
+    const dataDir = keepDir ? (fs.mkdirSync(keepDir, { recursive: true }), keepDir) : fs.mkdtempSync(path.join(os.tmpdir(), FERRET_TMP_PREFIX));
     const child = spawn(FERRET_BIN, ["-listen", `127.0.0.1:${port}`, "-sqlite-dir", path.join(dataDir, "data"), "-exit-on-stdin-eof"], {
       // stdin is a pipe we never write: if this process dies without cleanup, the pipe closes and FerretDB exits.
       stdio: ["pipe", "pipe", "pipe"],
+      // Its own process group: a terminal's Ctrl-C must not stop it before the processes that use it.
+      detached: true,
     });
     if (child.pid) fs.writeFileSync(path.join(dataDir, "pid"), String(child.pid));
     let output = "";
@@ -470,7 +473,8 @@ async function startFerret(): Promise<RunningFerret> {
         clearTimeout(t);
       }
       child.stdin?.destroy();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (keepDir) fs.rmSync(path.join(dataDir, "pid"), { force: true });
+      else fs.rmSync(dataDir, { recursive: true, force: true });
     };
 
     const deadline = Date.now() + 20_000;
@@ -529,8 +533,15 @@ export function ensureChromium(): void {
 }
 
 /** Finds or starts NATS (JetStream), Redis and MongoDB/FerretDB. Throws InfraError if any of them is unavailable. */
-export async function ensureInfra(): Promise<Infra> {
-  ensureChromium();
+export interface InfraOptions {
+  /** Install Chromium for the browser tests (default true). */
+  browser?: boolean;
+  /** Keep a locally started FerretDB's data in this folder (default: a throw-away temp folder). */
+  ferretDataDir?: string;
+}
+
+export async function ensureInfra(options: InfraOptions = {}): Promise<Infra> {
+  if (options.browser !== false) ensureChromium();
   const env = {
     nats: process.env.NATS_URL?.trim() || undefined,
     redis: process.env.REDIS_URL?.trim() || undefined,
@@ -580,7 +591,7 @@ export async function ensureInfra(): Promise<Infra> {
     }
     if (!mongoUrl) {
       local.push(
-        startFerret().then((f) => {
+        startFerret(options.ferretDataDir).then((f) => {
           stoppers.push(f.stop);
           [mongoUrl, sources.mongo] = [f.url, "ferretdb"];
         }),
