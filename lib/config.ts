@@ -76,7 +76,7 @@ function list(env: Env, name: string): string[] {
   return (read(env, name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-export const ALL_SERVICES = ["gateway", "auth", "notifications", "kyc", "bookings", "payments", "driver-links", "vehicles"] as const;
+export const ALL_SERVICES = ["gateway", "auth", "notifications", "kyc", "bookings", "payments", "driver-links", "vehicles", "trust"] as const;
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 const E164 = /^\+[1-9]\d{6,14}$/;
 
@@ -161,6 +161,12 @@ export function loadConfig(env: Env = process.env) {
       kakaoBaseUrl: (url(env, "KAKAO_BASE_URL", ["http", "https"]) ?? "https://dapi.kakao.com").replace(/\/+$/, ""),
       /** One try's time limit; a lookup makes at most 3 tries. */
       timeoutMs: duration(env, "GEOCODING_TIMEOUT", "2s"),
+    },
+    trust: {
+      /** A booking's ratings are revealed when both sides rated, or this long after it completed. */
+      ratingRevealAfterMs: duration(env, "RATING_REVEAL_AFTER", "14d"),
+      /** How often ratings past their reveal time are revealed (and the scores they change updated). */
+      sweepIntervalMs: duration(env, "TRUST_SWEEP_INTERVAL", "1m"),
     },
     bookings: {
       /** An unanswered request expires after this long. */

@@ -153,3 +153,38 @@ export interface VehicleUpdatedV1 { vehicleId: string; ownerId: string; status: 
 export interface VehicleDeletedV1 { vehicleId: string; ownerId: string; deletedAt: string }
 /** driver.assigned: the vehicle's driver changed; `driverId: null` = the driver was removed. No phone. */
 export interface DriverAssignedV1 { vehicleId: string; ownerId: string; driverId: string | null; previousDriverId: string | null }
+
+// ---- trust (services/trust) ---------------------------------------------------
+
+/**
+ * rating.created: someone rated a party of a completed booking. No score or
+ * comment: ratings stay hidden until both sides rated or the reveal window
+ * ends (docs/trust.md); `revealed` says whether this one is already visible.
+ */
+export interface RatingCreatedV1 {
+  ratingId: string;
+  bookingId: string;
+  raterId: string;
+  raterRole: "renter" | "owner";
+  target: "vehicle" | "owner" | "driver" | "renter";
+  subjectType: "vehicle" | "user" | "driver";
+  subjectId: string;
+  revealed: boolean;
+  createdAt: string;
+}
+
+/** trust.updated: a user's or driver's trust score (0-100) or its admin override changed. Formula: docs/trust.md. */
+export interface TrustUpdatedV1 {
+  subjectType: "user" | "driver";
+  subjectId: string;
+  /** The computed score. */
+  score: number;
+  previousScore: number | null;
+  /** The admin override, when one is set. */
+  override: number | null;
+  /** What to act on: the override when set, else the computed score. */
+  effectiveScore: number;
+  /** Each component's value in [0, 1]. */
+  components: { kyc: number | null; completionRate: number; paymentAccuracy: number; disputes: number; ratings: number };
+  at: string;
+}

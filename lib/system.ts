@@ -13,6 +13,7 @@ import DriverLinksService from "../services/driver-links/driver-links.service";
 import BookingsService from "../services/bookings/bookings.service";
 import KycService from "../services/kyc/kyc.service";
 import VehiclesService from "../services/vehicles/vehicles.service";
+import TrustService from "../services/trust/trust.service";
 
 export const SERVICE_FACTORIES: Record<string, () => ServiceSchema> = {
   gateway: createGateway,
@@ -23,6 +24,7 @@ export const SERVICE_FACTORIES: Record<string, () => ServiceSchema> = {
   bookings: () => BookingsService,
   kyc: () => KycService,
   vehicles: () => VehiclesService,
+  trust: () => TrustService,
 };
 
 export function createBroker(cfg: Config, overrides: Partial<BrokerOptions> = {}): ServiceBroker {

@@ -10,6 +10,8 @@ import adminPayments from "./admin-payments";
 import driverLinks from "./driver-links";
 import notifications from "./notifications";
 import vehicles from "./vehicles";
+import trust from "./trust";
+import admin from "./admin";
 
 export const ROUTES: Record<string, string> = {
   ...auth,
@@ -20,4 +22,6 @@ export const ROUTES: Record<string, string> = {
   ...driverLinks,
   ...notifications,
   ...vehicles,
+  ...trust,
+  ...admin,
 };

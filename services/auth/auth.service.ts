@@ -12,7 +12,8 @@ import { onFact, publishFact } from "../../lib/facts";
 import type { KycStatusChangedV1 } from "../../lib/events";
 import { maskPhone } from "../../lib/mask";
 import { Auth } from "./domain/auth";
-import { toPublicUser } from "./domain/model";
+import { toAdminUser, toPublicUser, type UserRecord } from "./domain/model";
+import { recordAudit } from "../../lib/audit";
 
 const phone = { type: "string", pattern: "^\\+[1-9]\\d{6,14}$", messages: { stringPattern: "must be an E.164 phone number such as +821012345678" } } as const;
 const email = { type: "email", max: 254 } as const;
@@ -28,8 +29,22 @@ const refreshParams = defineParams({ refreshToken: { type: "string", min: 10, ma
 const updateMeParams = defineParams({ name: { ...name, optional: true }, email: { ...email, optional: true } });
 const addRoleParams = defineParams({ role: roleInput });
 const claimsParams = defineParams({ userId: "string" });
+const adminListParams = defineParams({
+  role: { type: "enum", values: ["renter", "owner", "admin"] as const, optional: true },
+  status: { type: "enum", values: ["active", "suspended"] as const, optional: true },
+  kycStatus: { type: "enum", values: ["none", "submitted", "approved", "rejected"] as const, optional: true },
+  limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
+  cursor: { type: "string", pattern: "^[0-9a-f]{24}$", optional: true, messages: { stringPattern: "is not a cursor this list gave out" } },
+});
+const suspendParams = defineParams({ id: { type: "string", min: 1, max: 100 }, reason: { type: "string", min: 3, max: 1000, trim: true } });
+const reinstateParams = defineParams({ id: { type: "string", min: 1, max: 100 }, reason: { type: "string", max: 1000, trim: true, optional: true } });
 
-type Self = WithResources<{ auth: Auth; changed(userId: string): void; applyKyc(data: KycStatusChangedV1): Promise<void> }>;
+type Self = WithResources<{
+  auth: Auth;
+  changed(userId: string): void;
+  applyKyc(data: KycStatusChangedV1): Promise<void>;
+  statusChanged(ctx: Ctx<unknown>, action: "user.suspend" | "user.reinstate", before: UserRecord, after: UserRecord, reason?: string): Promise<void>;
+}>;
 type Ctx<P> = Context<P, RequestMeta>;
 
 function me(ctx: Ctx<unknown>) {
@@ -157,6 +172,40 @@ export default defineService<Self>({
       },
     },
 
+    // ---- admin (API.md "Admin") --------------------------------------------
+
+    adminList: {
+      roles: ["admin"],
+      summary: "All users, newest first (filters: role, status, kycStatus; paging with limit and cursor)",
+      params: adminListParams,
+      async handler(this: Self, ctx: Ctx<Params<typeof adminListParams>>) {
+        const page = await this.auth.listUsers({ ...ctx.params, limit: ctx.params.limit ?? 20 });
+        return { items: page.items.map(toAdminUser), nextCursor: page.nextCursor };
+      },
+    },
+
+    suspend: {
+      roles: ["admin"],
+      summary: "Suspend a user, with a reason: every session ends at once and the user cannot log in until reinstated (audited)",
+      params: suspendParams,
+      async handler(this: Self, ctx: Ctx<Params<typeof suspendParams>>) {
+        const { before, after } = await this.auth.suspend(ctx.params.id, ctx.params.reason, me(ctx).id);
+        await this.statusChanged(ctx, "user.suspend", before, after, ctx.params.reason);
+        return toAdminUser(after);
+      },
+    },
+
+    reinstate: {
+      roles: ["admin"],
+      summary: "Lift a user's suspension: the user can log in again (audited)",
+      params: reinstateParams,
+      async handler(this: Self, ctx: Ctx<Params<typeof reinstateParams>>) {
+        const { before, after } = await this.auth.reinstate(ctx.params.id);
+        await this.statusChanged(ctx, "user.reinstate", before, after, ctx.params.reason);
+        return toAdminUser(after);
+      },
+    },
+
     /** For the gateway: what a token's user may currently do. Not routed. */
     claims: {
       visibility: "public",
@@ -180,6 +229,18 @@ export default defineService<Self>({
     async applyKyc(this: Self, data: KycStatusChangedV1) {
       const user = await this.auth.setKycStatus(data.userId, data.status, data.version);
       if (user) this.changed(user._id);
+    },
+
+    /** After a suspension or reinstatement: gateways forget the user at once; the audit log and partners hear of it. */
+    async statusChanged(this: Self, ctx: Ctx<unknown>, action: "user.suspend" | "user.reinstate", before: UserRecord, after: UserRecord, reason?: string) {
+      this.changed(after._id);
+      const admin = me(ctx);
+      await recordAudit(
+        this.broker,
+        { entityType: "user", entityId: after._id, action, actor: { id: admin.id, roles: admin.roles, kind: "admin" }, before: { status: before.status }, after: { status: after.status, suspension: after.suspension ?? null }, ...(reason && { reason }), at: after.updatedAt },
+        `audit:${action}:${after._id}:${after.updatedAt}`,
+      );
+      await publishFact(this.broker, "user.updated", { userId: after._id, roles: after.roles, status: after.status, kycStatus: after.kycStatus }, { id: `user.updated:${after._id}:${after.updatedAt}` });
     },
 
     /** A cache hint for gateways: drop what you cached about this user. */

@@ -4,11 +4,11 @@
  * unique identities by `_id`, OTP attempts counted with a guarded `$inc`,
  * a refresh token consumed by `usedAt` being absent.
  */
-import type { Collection, Database } from "../../../lib/store";
+import type { Collection, Database, Filter } from "../../../lib/store";
 import type { Kv } from "../../../lib/kv";
 import type { Config } from "../../../lib/config";
 import type { KycStatus, Role } from "../../../lib/auth-types";
-import { AppError, DuplicateKeyError, duplicate, notFound, unauthenticated } from "../../../lib/errors";
+import { AppError, DuplicateKeyError, badRequest, duplicate, invalidState, notFound, unauthenticated } from "../../../lib/errors";
 import { newId, newSecret, sha256, safeEqual } from "../../../lib/ids";
 import { keyedHash, revokedSessionKey, signAccessToken } from "../../../lib/tokens";
 import { hashPassword, verifyPassword } from "./passwords";
@@ -221,6 +221,50 @@ export class Auth {
       { _id: id, $or: [{ kycVersion: { $exists: false } }, { kycVersion: { $lt: version } }] },
       { $set: { kycStatus, kycVersion: version, updatedAt: new Date().toISOString() } },
     );
+  }
+
+  // ---- admin -----------------------------------------------------------
+
+  /** Every user, newest first, filtered by role, status and KYC status; the cursor is the last id seen. */
+  async listUsers(q: { role?: Role; status?: UserRecord["status"]; kycStatus?: KycStatus; limit: number; cursor?: string }): Promise<{ items: UserRecord[]; nextCursor: string | null }> {
+    const filter: Filter = {};
+    if (q.role) filter.roles = q.role; // an array field: matches users holding the role
+    if (q.status) filter.status = q.status;
+    if (q.kycStatus) filter.kycStatus = q.kycStatus;
+    if (q.cursor) filter._id = { $lt: q.cursor };
+    const rows = await this.users.find(filter, { sort: { _id: -1 }, limit: q.limit + 1 });
+    const items = rows.slice(0, q.limit);
+    return { items, nextCursor: rows.length > q.limit ? items[items.length - 1]._id : null };
+  }
+
+  /**
+   * active -> suspended (one conditional update), then every session of the
+   * user is revoked, so its tokens stop working at once. Repeating it on a
+   * suspended user revokes again (repairs a crash in between) and answers 409.
+   */
+  async suspend(id: string, reason: string, by: string): Promise<{ before: UserRecord; after: UserRecord }> {
+    if (id === by) throw badRequest("You cannot suspend yourself");
+    const before = await this.getUser(id);
+    const at = new Date().toISOString();
+    const after = await this.users.updateOne({ _id: id, status: "active" }, { $set: { status: "suspended", suspension: { at, reason, by }, updatedAt: at } });
+    await this.revokeAllSessions(id, "suspended");
+    if (!after) throw invalidState("The user is already suspended", { status: "suspended" });
+    return { before, after };
+  }
+
+  /** suspended -> active; the user logs in again (the old sessions stay ended). */
+  async reinstate(id: string): Promise<{ before: UserRecord; after: UserRecord }> {
+    const before = await this.getUser(id);
+    const after = await this.users.updateOne({ _id: id, status: "suspended" }, { $set: { status: "active", updatedAt: new Date().toISOString() }, $unset: { suspension: true } });
+    if (!after) throw invalidState("The user is not suspended", { status: before.status });
+    return { before, after };
+  }
+
+  /** Ends every open session of a user; returns how many. */
+  async revokeAllSessions(userId: string, reason: string): Promise<number> {
+    const open = await this.sessions.find({ userId, revokedAt: { $exists: false } });
+    for (const s of open) await this.revokeSession(s._id, reason);
+    return open.length;
   }
 
   private setRoles(id: string, roles: Role[]) {

@@ -11,6 +11,8 @@ export interface UserRecord {
   kycStatus: KycStatus;
   locale: "ko" | "en";
   passwordHash?: string;
+  /** Set while suspended by an admin (API.md "Admin"). */
+  suspension?: { at: string; reason: string; by: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -38,6 +40,13 @@ export interface PublicUser {
 
 export function toPublicUser(u: UserRecord): PublicUser {
   return { id: u._id, phone: u.phone ?? null, email: u.email ?? null, name: u.name ?? null, roles: u.roles, status: u.status, kycStatus: u.kycStatus, createdAt: u.createdAt };
+}
+
+/** The user as admins see it: the public user, when it last changed, and why it is suspended. */
+export type AdminUser = PublicUser & { updatedAt: string; suspension: UserRecord["suspension"] | null };
+
+export function toAdminUser(u: UserRecord): AdminUser {
+  return { ...toPublicUser(u), updatedAt: u.updatedAt, suspension: u.suspension ?? null };
 }
 
 export const phoneIdentity = (phone: string) => `phone:${phone}`;

@@ -151,6 +151,19 @@ export class Bookings {
     return { items, nextCursor: rows.length > q.limit ? encodeCursor(items[items.length - 1]._id) : null };
   }
 
+  /** Admin: every booking, newest first; `from`/`to` keep those whose [start, end) overlaps [from, to). */
+  async listAll(q: { statuses?: BookingStatus[]; vehicleId?: string; renterId?: string; ownerId?: string; from?: string; to?: string; limit: number; cursor?: string }): Promise<{ items: BookingRecord[]; nextCursor: string | null }> {
+    const filter: Filter = {};
+    for (const k of ["vehicleId", "renterId", "ownerId"] as const) if (q[k]) filter[k] = q[k];
+    if (q.statuses?.length) filter.status = { $in: q.statuses };
+    if (q.to) filter.start = { $lt: q.to };
+    if (q.from) filter.end = { $gt: q.from };
+    if (q.cursor) filter._id = { $lt: decodeCursor(q.cursor) };
+    const rows = await this.records.find(filter, { sort: { _id: -1 }, limit: q.limit + 1 });
+    const items = rows.slice(0, q.limit);
+    return { items, nextCursor: rows.length > q.limit ? encodeCursor(items[items.length - 1]._id) : null };
+  }
+
   // ---- the status machine ----------------------------------------------------
 
   /** Applies one transition as a conditional update; releases the time and publishes the fact after it. */
