@@ -4,8 +4,8 @@
  * notifications (services/bookings/test/fakes.ts).
  */
 import { publishFact } from "../../lib/facts";
-import { loginByOtp, newPhone, startSystem, waitFor, type TestSystem } from "../../test/support/system";
-import { fakePeers, hours, kst, nextSlot, owner, renter, World, type User } from "./test/fakes";
+import { loginByOtp, newPhone, waitFor, type TestSystem } from "../../test/support/system";
+import { hours, kst, nextSlot, owner, renter, startBookingsSystem, World, type User } from "./test/fakes";
 
 jest.setTimeout(30_000);
 
@@ -16,7 +16,7 @@ let guest: User;
 let guest2: User;
 
 beforeAll(async () => {
-  sys = await startSystem({ SERVICES: "gateway,auth,bookings", BOOKING_SAGA_BACKOFF: "20ms" }, { extraServices: fakePeers(world) });
+  sys = await startBookingsSystem(world);
   [host, guest, guest2] = await Promise.all([owner(sys), renter(sys), renter(sys)]);
 });
 afterAll(() => sys.stop());

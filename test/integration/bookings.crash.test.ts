@@ -9,38 +9,20 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
-import { connect } from "nats";
-import Redis from "ioredis";
 import { MongoClient } from "mongodb";
 import { loadConfig, setConfig, type Config } from "../../lib/config";
 import { createBroker } from "../../lib/system";
 import { Client, gatewayUrl, loginByOtp, tempDir, waitFor } from "../support/system";
 import { approveKyc, fakePeers, hours, kst, nextSlot, World } from "../../services/bookings/test/fakes";
+import { cleanupNamespace, distributedEnv, requireEnv, testNamespace } from "../support/distributed";
 
 jest.setTimeout(120_000);
 
-function requireEnv(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through \`npx tsx test/infra/run-tests.ts\`, which starts NATS, Redis and MongoDB and exports it.`);
-  return v;
-}
-
 const REPO = path.resolve(__dirname, "..", "..");
-const namespace = `${requireEnv("TEST_NAMESPACE")}-bkcrash`;
+const namespace = testNamespace("bkcrash");
 const dbPrefix = namespace.replace(/[^A-Za-z0-9_]/g, "_");
 const dataDir = tempDir("carshare-crash-");
-const env: Record<string, string> = {
-  TRANSPORTER: requireEnv("NATS_URL"),
-  MONGO_URL: requireEnv("MONGO_URL"),
-  REDIS_URL: requireEnv("REDIS_URL"),
-  NAMESPACE: namespace,
-  JWT_SECRET: "x".repeat(40),
-  DATA_DIR: dataDir,
-  PORT: "0",
-  LOG_LEVEL: "warn",
-  RATE_LIMIT_PER_MINUTE: "0",
-  BOOKING_SAGA_BACKOFF: "200ms",
-};
+const env = distributedEnv(namespace, dataDir, { BOOKING_SAGA_BACKOFF: "200ms" });
 
 const world = new World();
 let cfg: Config;
@@ -92,17 +74,8 @@ afterAll(async () => {
   world.releaseHung();
   for (const b of brokers) await b.stop().catch(() => undefined);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  const { databases } = await mongo.db().admin().listDatabases();
-  for (const d of databases) if (d.name.startsWith(dbPrefix)) await mongo.db(d.name).dropDatabase();
   await mongo.close();
-  const redis = new Redis(requireEnv("REDIS_URL"), { maxRetriesPerRequest: 1 });
-  const keys = await redis.keys(`${namespace}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  const nc = await connect({ servers: requireEnv("NATS_URL").split(",") });
-  const jsm = await nc.jetstreamManager();
-  for await (const s of jsm.streams.list()) if (s.config.name.startsWith(namespace.split(".").join("_"))) await jsm.streams.delete(s.config.name);
-  await nc.drain();
+  await cleanupNamespace(namespace);
 });
 
 test("when the bookings process is killed mid-saga, then a new process resumes it: one payment, both parties told once, saga done", async () => {

@@ -6,24 +6,16 @@
  */
 import fs from "node:fs";
 import type { ServiceBroker } from "moleculer";
-import { connect } from "nats";
-import Redis from "ioredis";
-import { MongoClient } from "mongodb";
 import { loadConfig, setConfig, type Config } from "../../lib/config";
 import { createBroker } from "../../lib/system";
 import { Client, gatewayUrl, loginByOtp, tempDir, waitFor } from "../support/system";
 import { approveKyc, fakePeers, hours, kst, nextSlot, World } from "../../services/bookings/test/fakes";
 import { HOLDING } from "../../services/bookings/domain/model";
+import { cleanupNamespace, distributedEnv, testNamespace } from "../support/distributed";
 
 jest.setTimeout(120_000);
 
-function requireEnv(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through \`npx tsx test/infra/run-tests.ts\`, which starts NATS, Redis and MongoDB and exports it.`);
-  return v;
-}
-
-const namespace = `${requireEnv("TEST_NAMESPACE")}-bkrace`;
+const namespace = testNamespace("bkrace");
 const dataDir = tempDir("carshare-race-");
 const world = new World();
 let cfg: Config;
@@ -36,18 +28,7 @@ let api: Client;
 
 beforeAll(async () => {
   cfg = setConfig(
-    loadConfig({
-      TRANSPORTER: requireEnv("NATS_URL"),
-      MONGO_URL: requireEnv("MONGO_URL"),
-      REDIS_URL: requireEnv("REDIS_URL"),
-      NAMESPACE: namespace,
-      JWT_SECRET: "x".repeat(40),
-      DATA_DIR: dataDir,
-      PORT: "0",
-      LOG_LEVEL: "warn",
-      RATE_LIMIT_PER_MINUTE: "0",
-      OTP_IP_LIMIT: "1000",
-    }),
+    loadConfig(distributedEnv(namespace, dataDir, { OTP_IP_LIMIT: "1000" })),
   );
   const node = (services: string[], nodeID: string) => createBroker({ ...cfg, services }, { nodeID: `${namespace}-${nodeID}`, logger: false });
   gateway = node(["gateway"], "gateway");
@@ -69,20 +50,7 @@ afterAll(async () => {
   for (const b of all) await b.stop().catch(() => undefined);
   fs.rmSync(dataDir, { recursive: true, force: true });
   // Leave nothing behind: this test's databases, queues and streams.
-  const mongo = new MongoClient(requireEnv("MONGO_URL"), { serverSelectionTimeoutMS: 5000 });
-  await mongo.connect();
-  const prefix = namespace.replace(/[^A-Za-z0-9_]/g, "_");
-  const { databases } = await mongo.db().admin().listDatabases();
-  for (const d of databases) if (d.name.startsWith(prefix)) await mongo.db(d.name).dropDatabase();
-  await mongo.close();
-  const redis = new Redis(requireEnv("REDIS_URL"), { maxRetriesPerRequest: 1 });
-  const keys = await redis.keys(`${namespace}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  const nc = await connect({ servers: requireEnv("NATS_URL").split(",") });
-  const jsm = await nc.jetstreamManager();
-  for await (const s of jsm.streams.list()) if (s.config.name.startsWith(namespace.split(".").join("_"))) await jsm.streams.delete(s.config.name);
-  await nc.drain();
+  await cleanupNamespace(namespace);
 });
 
 test("when 50 overlapping requests for one vehicle race through two bookings instances, then exactly one 201, 49 BOOKING_CONFLICT, one holding booking stored", async () => {

@@ -10,14 +10,9 @@ import path from "node:path";
 import { ALL_SERVICES } from "../../lib/config";
 import { REPO_ROOT } from "../infra/services";
 import { Client, newPhone, tempDir } from "../support/system";
+import { requireEnv, testNamespace } from "../support/distributed";
 
 jest.setTimeout(240_000);
-
-function env(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through test/infra/run-tests.ts`);
-  return v;
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -64,10 +59,10 @@ describe("npm run start:distributed", () => {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
-        NATS_URL: env("NATS_URL"),
-        REDIS_URL: env("REDIS_URL"),
-        MONGO_URL: env("MONGO_URL"),
-        NAMESPACE: `${env("TEST_NAMESPACE")}-dist`,
+        NATS_URL: requireEnv("NATS_URL"),
+        REDIS_URL: requireEnv("REDIS_URL"),
+        MONGO_URL: requireEnv("MONGO_URL"),
+        NAMESPACE: testNamespace("dist"),
         DATA_DIR: dataDir,
         PORT: String(base),
         HEALTH_PORT: String(base + 1),

@@ -10,27 +10,10 @@ import type { ServiceBroker } from "moleculer";
 import { loadConfig, setConfig, type Config } from "../../lib/config";
 import { createBroker } from "../../lib/system";
 import { Client, gatewayUrl, loginByOtp, newPhone, tempDir, waitFor } from "../support/system";
+import { distributedEnv, requireEnv, testNamespace } from "../support/distributed";
 
-function env(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through test/infra/run-tests.ts`);
-  return v;
-}
-
-function distributedEnv(suffix: string, dataDir: string): Record<string, string> {
-  return {
-    TRANSPORTER: env("NATS_URL"),
-    MONGO_URL: env("MONGO_URL"),
-    REDIS_URL: env("REDIS_URL"),
-    NAMESPACE: `${env("TEST_NAMESPACE")}-${suffix}`,
-    JWT_SECRET: "integration-test-secret-".padEnd(48, "x"),
-    PORT: "0",
-    LOG_LEVEL: "warn",
-    RATE_LIMIT_PER_MINUTE: "0",
-    OTP_PHONE_LIMIT: "2",
-    DATA_DIR: dataDir,
-  };
-}
+/** Both suites' nodes: the run's infrastructure, and an OTP limit low enough to hit. */
+const nodeEnv = (suffix: string, dataDir: string) => distributedEnv(testNamespace(suffix), dataDir, { OTP_PHONE_LIMIT: "2" });
 
 async function brokerFor(cfg: Config, services: string[], nodeID: string): Promise<ServiceBroker> {
   const broker = createBroker({ ...cfg, services }, { nodeID, logger: false });
@@ -45,7 +28,7 @@ describe("gateway, auth and notifications as separate brokers", () => {
   let api: Client;
 
   beforeAll(async () => {
-    cfg = setConfig(loadConfig(distributedEnv("found", dataDir)));
+    cfg = setConfig(loadConfig(nodeEnv("found", dataDir)));
     expect(cfg.profile).toBe("distributed");
     brokers.push(await brokerFor(cfg, ["notifications"], "notifications-1"));
     brokers.push(await brokerFor(cfg, ["auth"], "auth-1"));
@@ -70,7 +53,7 @@ describe("gateway, auth and notifications as separate brokers", () => {
   test("when the user is stored, then it is in MongoDB in auth's own database", async () => {
     const s = await loginByOtp({ api, dataDir });
     const { MongoClient } = await import("mongodb");
-    const client = await new MongoClient(env("MONGO_URL")).connect();
+    const client = await new MongoClient(requireEnv("MONGO_URL")).connect();
     try {
       const dbName = `${cfg.namespace}_auth`.replace(/[^A-Za-z0-9_]/g, "_");
       const user = await client.db(dbName).collection("users").findOne({ _id: s.user.id as any });
@@ -133,7 +116,7 @@ describe("auth as its own OS process", () => {
   let logs = "";
 
   beforeAll(async () => {
-    const e = distributedEnv("proc", dataDir);
+    const e = nodeEnv("proc", dataDir);
     const cfg = setConfig(loadConfig(e));
     child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "../../bin/carshare.ts")], {
       env: { ...process.env, ...e, SERVICES: "auth", NODE_ID: "auth-process" },

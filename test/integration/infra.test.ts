@@ -5,14 +5,7 @@
 import { connect, StringCodec, NatsConnection } from "nats";
 import Redis from "ioredis";
 import { MongoClient, MongoServerError } from "mongodb";
-
-function requireEnv(name: string): string {
-  const v = process.env[name];
-  if (!v) {
-    throw new Error(`${name} is not set. Run integration tests through \`npm test\` or \`npx tsx test/infra/run-tests.ts\`, which start the infrastructure and export ${name}.`);
-  }
-  return v;
-}
+import { requireEnv } from "../support/distributed";
 
 const namespace = (): string => requireEnv("TEST_NAMESPACE");
 

@@ -9,14 +9,9 @@ import type { ServiceBroker } from "moleculer";
 import { loadConfig, setConfig, type Config } from "../../lib/config";
 import { createBroker } from "../../lib/system";
 import { Client, gatewayUrl, loginByOtp, newPhone, tempDir, waitFor, type Answer, type Session } from "../support/system";
+import { distributedEnv, testNamespace } from "../support/distributed";
 
 jest.setTimeout(60_000);
-
-function env(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through \`npx tsx test/infra/run-tests.ts\`, which starts NATS, Redis and MongoDB/FerretDB`);
-  return v;
-}
 
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1]), Buffer.alloc(700_000, 0x42), Buffer.from([0xff, 0xd9])]);
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(3000, 0x11)]);
@@ -31,19 +26,7 @@ beforeAll(async () => {
   dataDir = tempDir("carshare-kyc-int-");
   const adminPhone = newPhone();
   cfg = setConfig(
-    loadConfig({
-      TRANSPORTER: env("NATS_URL"),
-      MONGO_URL: env("MONGO_URL"),
-      REDIS_URL: env("REDIS_URL"),
-      JWT_SECRET: "x".repeat(40),
-      NAMESPACE: `${env("TEST_NAMESPACE")}-kyc`,
-      PORT: "0",
-      SERVICES: "gateway,auth,notifications,kyc",
-      LOG_LEVEL: "warn",
-      RATE_LIMIT_PER_MINUTE: "0",
-      DATA_DIR: dataDir,
-      ADMIN_PHONES: adminPhone,
-    }),
+    loadConfig(distributedEnv(testNamespace("kyc"), dataDir, { SERVICES: "gateway,auth,notifications,kyc", ADMIN_PHONES: adminPhone })),
   );
   const gateway = createBroker({ ...cfg, services: ["gateway"] }, { nodeID: "kyc-it-gateway" });
   const auth = createBroker({ ...cfg, services: ["auth", "notifications"] }, { nodeID: "kyc-it-auth" });

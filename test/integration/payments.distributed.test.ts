@@ -7,24 +7,16 @@
  */
 import fs from "node:fs";
 import type { ServiceBroker } from "moleculer";
-import { connect } from "nats";
-import Redis from "ioredis";
-import { MongoClient } from "mongodb";
 import { loadConfig, setConfig, type Config } from "../../lib/config";
 import { createBroker } from "../../lib/system";
 import { Client, gatewayUrl, loginByOtp, newPhone, tempDir, waitFor, type Session } from "../support/system";
 import { factsOf, linkedBooking, peerFakes, peerState, type PeerState } from "../support/payments";
-
-function requireEnv(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set. Run this through \`npx tsx test/infra/run-tests.ts\`, which starts NATS, Redis and MongoDB and exports ${name}.`);
-  return v;
-}
+import { cleanupNamespace, distributedEnv, testNamespace } from "../support/distributed";
 
 jest.setTimeout(120_000);
 
 describe("driver-link submit across brokers (NATS, Redis, MongoDB)", () => {
-  const namespace = requireEnv("TEST_NAMESPACE");
+  const namespace = testNamespace("pay");
   const adminPhone = newPhone();
   let cfg: Config;
   let dataDir: string;
@@ -39,19 +31,7 @@ describe("driver-link submit across brokers (NATS, Redis, MongoDB)", () => {
   beforeAll(async () => {
     dataDir = tempDir("carshare-dist-");
     cfg = setConfig(
-      loadConfig({
-        TRANSPORTER: requireEnv("NATS_URL"),
-        REDIS_URL: requireEnv("REDIS_URL"),
-        MONGO_URL: requireEnv("MONGO_URL"),
-        NAMESPACE: namespace,
-        JWT_SECRET: "distributed-test-secret-0123456789abcdef",
-        DATA_DIR: dataDir,
-        PORT: "0",
-        LOG_LEVEL: "warn",
-        RATE_LIMIT_PER_MINUTE: "0",
-        ADMIN_PHONES: adminPhone,
-        PUBLIC_URL: "https://carshare.example",
-      }),
+      loadConfig(distributedEnv(namespace, dataDir, { ADMIN_PHONES: adminPhone, PUBLIC_URL: "https://carshare.example" })),
     );
     state = peerState();
     pay = createBroker({ ...cfg, services: ["payments"] }, { nodeID: `${namespace}-payments`, logger: false });
@@ -67,25 +47,7 @@ describe("driver-link submit across brokers (NATS, Redis, MongoDB)", () => {
   afterAll(async () => {
     await Promise.allSettled([edge?.stop(), pay?.stop()]);
     // Leave nothing behind: databases, streams and keys of this namespace.
-    const mongo = new MongoClient(requireEnv("MONGO_URL"), { serverSelectionTimeoutMS: 5000 });
-    await mongo.connect();
-    const { databases } = await mongo.db().admin().listDatabases();
-    for (const d of databases.filter((x) => x.name.startsWith(namespace.replace(/[^A-Za-z0-9_]/g, "_")))) await mongo.db(d.name).dropDatabase();
-    await mongo.close();
-    const nc = await connect({ servers: requireEnv("NATS_URL").split(",") });
-    const jsm = await nc.jetstreamManager();
-    for await (const s of jsm.streams.list()) {
-      if (s.config.subjects?.some((subj) => subj.startsWith(`${namespace}.`))) await jsm.streams.delete(s.config.name);
-    }
-    await nc.drain();
-    const redis = new Redis(requireEnv("REDIS_URL"), { maxRetriesPerRequest: 1 });
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${namespace}:*`, "COUNT", 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-    await redis.quit();
+    await cleanupNamespace(namespace);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

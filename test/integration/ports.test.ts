@@ -3,12 +3,8 @@ import { MongoDatabase } from "../../lib/store/mongo";
 import { RedisKv, newRedisClient } from "../../lib/kv";
 import { BullQueue } from "../../lib/queue";
 import { kvContract, queueContract, storeContract } from "../support/port-contracts";
+import { requireEnv as env } from "../support/distributed";
 
-function env(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through test/infra/run-tests.ts`);
-  return v;
-}
 const ns = () => env("TEST_NAMESPACE");
 let n = 0;
 

@@ -8,26 +8,18 @@
  */
 import fs from "node:fs";
 import type { ServiceBroker } from "moleculer";
-import { connect } from "nats";
-import Redis from "ioredis";
-import { MongoClient } from "mongodb";
 import { loadConfig, setConfig, type Config } from "../../lib/config";
 import type { Fact } from "../../lib/events";
 import { sendFact } from "../../lib/facts";
 import { createBroker } from "../../lib/system";
 import { bookingFacts, kycFact, reportFacts } from "../../services/trust/test/facts";
 import { Client, gatewayUrl, loginByOtp, newPhone, tempDir, waitFor, type Session } from "../support/system";
+import { cleanupNamespace, distributedEnv, testNamespace } from "../support/distributed";
 
 jest.setTimeout(120_000);
 
-function env(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through \`npx tsx test/infra/run-tests.ts\`, which starts NATS, Redis and MongoDB/FerretDB`);
-  return v;
-}
-
 describe("trust on its own broker (NATS, Redis, MongoDB)", () => {
-  const namespace = `${env("TEST_NAMESPACE")}-trust`;
+  const namespace = testNamespace("trust");
   const adminPhone = newPhone();
   let cfg: Config;
   let dataDir: string;
@@ -49,18 +41,7 @@ describe("trust on its own broker (NATS, Redis, MongoDB)", () => {
   beforeAll(async () => {
     dataDir = tempDir("carshare-trust-dist-");
     cfg = setConfig(
-      loadConfig({
-        TRANSPORTER: env("NATS_URL"),
-        MONGO_URL: env("MONGO_URL"),
-        REDIS_URL: env("REDIS_URL"),
-        JWT_SECRET: "x".repeat(40),
-        NAMESPACE: namespace,
-        PORT: "0",
-        LOG_LEVEL: "warn",
-        RATE_LIMIT_PER_MINUTE: "0",
-        DATA_DIR: dataDir,
-        ADMIN_PHONES: adminPhone,
-      }),
+      loadConfig(distributedEnv(namespace, dataDir, { ADMIN_PHONES: adminPhone })),
     );
     edge = createBroker({ ...cfg, services: ["gateway", "auth", "notifications", "payments"] }, { nodeID: `${namespace}-edge`, logger: false });
     await edge.start();
@@ -74,25 +55,7 @@ describe("trust on its own broker (NATS, Redis, MongoDB)", () => {
   afterAll(async () => {
     await Promise.allSettled([edge?.stop(), trustNode?.stop()]);
     // Leave nothing behind: databases, streams and keys of this namespace.
-    const mongo = new MongoClient(env("MONGO_URL"), { serverSelectionTimeoutMS: 5000 });
-    await mongo.connect();
-    const { databases } = await mongo.db().admin().listDatabases();
-    for (const d of databases.filter((x) => x.name.startsWith(namespace.replace(/[^A-Za-z0-9_]/g, "_")))) await mongo.db(d.name).dropDatabase();
-    await mongo.close();
-    const nc = await connect({ servers: env("NATS_URL").split(",") });
-    const jsm = await nc.jetstreamManager();
-    for await (const s of jsm.streams.list()) {
-      if (s.config.subjects?.some((subj) => subj.startsWith(`${namespace}.`))) await jsm.streams.delete(s.config.name);
-    }
-    await nc.drain();
-    const redis = new Redis(env("REDIS_URL"), { maxRetriesPerRequest: 1 });
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${namespace}:*`, "COUNT", 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-    await redis.quit();
+    await cleanupNamespace(namespace);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

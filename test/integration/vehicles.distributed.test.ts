@@ -8,21 +8,15 @@
 import fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
-import { MongoClient } from "mongodb";
 import type { BusyMap } from "../../lib/contracts";
 import type { Fact } from "../../lib/events";
 import { loadConfig, setConfig, type Config } from "../../lib/config";
 import { createBroker } from "../../lib/system";
 import { approveKyc } from "../support/kyc";
 import { Client, gatewayUrl, loginByOtp, tempDir, waitFor, type Session } from "../support/system";
+import { cleanupNamespace, distributedEnv, testNamespace } from "../support/distributed";
 
 jest.setTimeout(60_000);
-
-function env(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through \`npx tsx test/infra/run-tests.ts\`, which starts NATS, Redis and MongoDB/FerretDB`);
-  return v;
-}
 
 const HOUR = 3_600_000;
 const CITY_HALL = { lat: 37.5663, lng: 126.9779 };
@@ -44,17 +38,7 @@ const kst = (ms: number) => new Date(ms + 9 * HOUR).toISOString().replace(/\.\d{
 beforeAll(async () => {
   dataDir = tempDir("carshare-vehicles-int-");
   cfg = setConfig(
-    loadConfig({
-      TRANSPORTER: env("NATS_URL"),
-      MONGO_URL: env("MONGO_URL"),
-      REDIS_URL: env("REDIS_URL"),
-      JWT_SECRET: "x".repeat(40),
-      NAMESPACE: `${env("TEST_NAMESPACE")}-veh`,
-      PORT: "0",
-      LOG_LEVEL: "warn",
-      RATE_LIMIT_PER_MINUTE: "0",
-      DATA_DIR: dataDir,
-    }),
+    loadConfig(distributedEnv(testNamespace("veh"), dataDir)),
   );
   front = createBroker({ ...cfg, services: ["gateway", "auth", "notifications"] }, { nodeID: "veh-it-front" });
   const vehicles = createBroker({ ...cfg, services: ["vehicles"] }, { nodeID: "veh-it-vehicles" });
@@ -89,16 +73,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(brokers.map((b) => b.stop()));
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  // Leave nothing behind: this run's databases.
-  const client = new MongoClient(env("MONGO_URL"), { serverSelectionTimeoutMS: 5000 });
-  try {
-    await client.connect();
-    const prefix = `${cfg.namespace}_`.replace(/[^A-Za-z0-9_]/g, "_");
-    const { databases } = await client.db().admin().listDatabases();
-    for (const d of databases) if (d.name.startsWith(prefix)) await client.db(d.name).dropDatabase();
-  } finally {
-    await client.close();
-  }
+  // Leave nothing behind: this run's databases, streams and keys.
+  await cleanupNamespace(cfg.namespace);
 });
 
 function vehicleBody(licensePlate: string, at = CITY_HALL) {

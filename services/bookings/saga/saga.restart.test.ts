@@ -4,8 +4,8 @@
  * on the same DATA_DIR resumes the saga from its stored state and finishes it.
  */
 import fs from "node:fs";
-import { startSystem, tempDir, waitFor, type TestSystem } from "../../../test/support/system";
-import { fakePeers, hours, kst, nextSlot, owner, renter, World } from "../test/fakes";
+import { tempDir, waitFor, type TestSystem } from "../../../test/support/system";
+import { hours, kst, nextSlot, owner, renter, startBookingsSystem, World } from "../test/fakes";
 import type { SagaDoc } from "./saga";
 
 jest.setTimeout(30_000);
@@ -23,7 +23,7 @@ test("when the broker stops mid-saga, then a new broker on the same data resumes
   const before = new World();
   before.failures.set("payments.createForBooking", 1);
   // A long backoff: the retry of the failed payment step is still waiting when the broker stops.
-  sys = await startSystem({ DATA_DIR: dataDir, SERVICES: "gateway,auth,bookings", BOOKING_SAGA_BACKOFF: "60s" }, { extraServices: fakePeers(before) });
+  sys = await startBookingsSystem(before, { DATA_DIR: dataDir, BOOKING_SAGA_BACKOFF: "60s" });
   const [host, guest] = await Promise.all([owner(sys), renter(sys)]);
   const v = before.addVehicle(host.id);
   const start = nextSlot();
@@ -40,7 +40,7 @@ test("when the broker stops mid-saga, then a new broker on the same data resumes
 
   const after = new World();
   after.vehicles.set(v.id, v);
-  sys = await startSystem({ DATA_DIR: dataDir, SERVICES: "gateway,auth,bookings", BOOKING_SAGA_BACKOFF: "20ms" }, { extraServices: fakePeers(after) });
+  sys = await startBookingsSystem(after, { DATA_DIR: dataDir });
   const done = await waitFor(async () => {
     const s = await sagaOf(sys!, id);
     return s?.status === "done" && s;

@@ -10,8 +10,8 @@ import { AppError, notFound } from "../../../lib/errors";
 import type { Fact } from "../../../lib/events";
 import { newId } from "../../../lib/ids";
 import { smsProvider } from "../../../lib/sms";
-import type { Client, Session } from "../../../test/support/system";
-import { loginByOtp } from "../../../test/support/system";
+import type { Client, Session, TestSystem } from "../../../test/support/system";
+import { loginByOtp, startSystem } from "../../../test/support/system";
 
 export interface Call { action: string; params: any; at: number }
 
@@ -214,6 +214,11 @@ export async function approveKyc(authBroker: ServiceBroker, userId: string, ever
   const auth = authBroker.getLocalService("auth") as any;
   await auth.auth.users.updateOne({ _id: userId }, { $set: { kycStatus: "approved" } });
   for (const b of everyBroker) await b.broadcast("user.changed", { userId });
+}
+
+/** The embedded system the bookings HTTP tests run against: gateway, real auth and bookings (fast saga retries), its peers faked by `world`; `env` on top. */
+export function startBookingsSystem(world: World, env: Record<string, string> = {}): Promise<TestSystem> {
+  return startSystem({ SERVICES: "gateway,auth,bookings", BOOKING_SAGA_BACKOFF: "20ms", ...env }, { extraServices: fakePeers(world) });
 }
 
 export type User = Session & { phone: string; id: string };

@@ -48,19 +48,8 @@ export interface AuditRecord {
 
 interface Head { _id: "head"; seq: number; hash: string }
 
-export interface AuditView {
-  seq: number;
-  entityType: string;
-  entityId: string;
-  action: string;
-  actor: AuditEntryV1["actor"];
-  before: unknown;
-  after: unknown;
-  reason?: string;
-  at: string;
-  prevHash: string;
-  hash: string;
-}
+/** An entry as the API shows it: the stored record without its storage id and idempotency key. */
+export type AuditView = Omit<AuditRecord, "_id" | "key">;
 
 export interface VerifyResult { ok: boolean; checked: number; brokenAt?: number; problem?: string }
 

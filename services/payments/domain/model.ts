@@ -6,23 +6,11 @@ export type PaymentStatus = PaymentView["status"];
 export const PAYMENT_STATUSES = ["pending", "paid", "unpaid_reported", "failed", "refunded", "voided"] as const satisfies readonly PaymentStatus[];
 export const PAYMENT_METHODS = ["cash", "bank_transfer", "card", "mobile", "other"] as const;
 
-export interface PaymentRecord {
+/** The payment as its facts carry it (lib/events.ts), plus what only the service keeps. */
+export interface PaymentRecord extends Omit<PaymentFactV1, "paymentId" | "linkId"> {
   _id: string;
   /** Unique: one payment per booking (the index makes createForBooking idempotent). */
   bookingId: string;
-  renterId: string;
-  ownerId: string;
-  driverId: string | null;
-  amount: number;
-  platformFee: number;
-  hostAmount: number;
-  currency: string;
-  status: PaymentStatus;
-  source: PaymentView["source"];
-  method?: string;
-  reportedAmount?: number;
-  discrepancy: boolean;
-  paidAt?: string;
   note?: string;
   /** The driver link whose report set the current status (idempotency of recordDriverReport). */
   reportLinkId?: string;
@@ -38,9 +26,9 @@ export interface PaymentRecord {
 /** The API's payment (API.md "Payments"), with the parties it belongs to. */
 export type PaymentApiView = PaymentView & { renterId: string; ownerId: string; driverId: string | null; note?: string };
 
-export function toView(p: PaymentRecord): PaymentApiView {
+/** What the API's view and every payment fact both say about a payment, in that order. */
+function sharedFields(p: PaymentRecord) {
   return {
-    id: p._id,
     bookingId: p.bookingId,
     renterId: p.renterId,
     ownerId: p.ownerId,
@@ -55,6 +43,13 @@ export function toView(p: PaymentRecord): PaymentApiView {
     ...(p.reportedAmount !== undefined && { reportedAmount: p.reportedAmount }),
     discrepancy: p.discrepancy,
     ...(p.paidAt !== undefined && { paidAt: p.paidAt }),
+  };
+}
+
+export function toView(p: PaymentRecord): PaymentApiView {
+  return {
+    id: p._id,
+    ...sharedFields(p),
     ...(p.note !== undefined && { note: p.note }),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
@@ -71,20 +66,7 @@ export function auditSnapshot(p: PaymentRecord | null) {
 export function factOf(p: PaymentRecord): PaymentFactV1 {
   return {
     paymentId: p._id,
-    bookingId: p.bookingId,
-    renterId: p.renterId,
-    ownerId: p.ownerId,
-    driverId: p.driverId,
-    amount: p.amount,
-    platformFee: p.platformFee,
-    hostAmount: p.hostAmount,
-    currency: p.currency,
-    status: p.status,
-    source: p.source,
-    ...(p.method !== undefined && { method: p.method }),
-    ...(p.reportedAmount !== undefined && { reportedAmount: p.reportedAmount }),
-    discrepancy: p.discrepancy,
-    ...(p.paidAt !== undefined && { paidAt: p.paidAt }),
+    ...sharedFields(p),
     ...(p.reportLinkId !== undefined && { linkId: p.reportLinkId }),
   };
 }
