@@ -131,3 +131,14 @@ test("when confirmPayment repeats or names another payment, then it is a no-op o
   expect((await bookings.confirmPayment(b._id, "pay1")).rev).toBe(first.rev);
   await expect(bookings.confirmPayment(b._id, "pay2")).rejects.toMatchObject({ type: "CONFLICT" });
 });
+
+test("when the driver's answer and the payment.paid fact confirm one payment at the same moment, then both get the confirmed booking", async () => {
+  for (let round = 0; round < 5; round++) {
+    const b = await request(40 + round * 3, 42 + round * 3);
+    await bookings.transition(b._id, { from: ["requested"], to: "accepted", actor: { id: "owner", kind: "owner" } });
+    const answers = await Promise.all([bookings.confirmPayment(b._id, "pay1"), bookings.confirmPayment(b._id, "pay1"), bookings.confirmPayment(b._id, "pay1")]);
+    expect(answers.map((a) => a.status)).toEqual(["confirmed", "confirmed", "confirmed"]);
+    const stored = await bookings.get(b._id);
+    expect(stored.timeline.filter((t) => t.status === "confirmed")).toHaveLength(1);
+  }
+});

@@ -60,6 +60,9 @@ const VERB: Partial<Record<BookingStatus, string>> = {
   confirmed: "confirmed", active: "picked up", completed: "returned",
 };
 
+/** Statuses a booking reaches only after its payment was confirmed. */
+const PAID_STATUSES = new Set(["confirmed", "active", "completed"]);
+
 export class Bookings {
   readonly records: Collection<BookingRecord>;
   readonly calendars: Calendars;
@@ -198,16 +201,25 @@ export class Bookings {
   async confirmPayment(bookingId: string, paymentId: string): Promise<BookingRecord> {
     const b = await this.get(bookingId);
     if (b.paymentId && b.paymentId !== paymentId) throw conflict("The booking belongs to another payment", { paymentId: b.paymentId });
-    if (b.status === "confirmed" || b.status === "active" || b.status === "completed") return b;
-    return this.transition(bookingId, {
-      from: ["accepted"],
-      to: "confirmed",
-      actor: SYSTEM,
-      set: { paymentId },
-      check: (cur) => {
-        if (cur.paymentId && cur.paymentId !== paymentId) throw conflict("The booking belongs to another payment", { paymentId: cur.paymentId });
-      },
-    });
+    const paidFor = (x: BookingRecord) => PAID_STATUSES.has(x.status) && (!x.paymentId || x.paymentId === paymentId);
+    if (paidFor(b)) return b;
+    try {
+      return await this.transition(bookingId, {
+        from: ["accepted"],
+        to: "confirmed",
+        actor: SYSTEM,
+        set: { paymentId },
+        check: (cur) => {
+          if (cur.paymentId && cur.paymentId !== paymentId) throw conflict("The booking belongs to another payment", { paymentId: cur.paymentId });
+        },
+      });
+    } catch (err) {
+      // Two confirmations of one payment raced (the driver's answer and the payment.paid fact):
+      // the loser answers with what the winner stored.
+      const now = await this.get(bookingId);
+      if (paidFor(now)) return now;
+      throw err;
+    }
   }
 
   /** Requested -> expired when its answer deadline passed; null when there is nothing (more) to do. */
