@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import ApiGateway from "moleculer-web";
 import { config } from "../lib/config";
 import { AppError, unauthenticated } from "../lib/errors";
-import { runHealthChecks } from "../lib/health";
+import { runHealthChecks, transporterState } from "../lib/health";
 import { prometheus } from "../lib/metrics";
 import { defineService, resources, type WithResources } from "../lib/service";
 import type { AuthUser, RequestMeta } from "../lib/auth-types";
@@ -84,9 +84,7 @@ export default function createGateway() {
               json(res, 200, { status: "ok" });
             },
             async "GET /health/ready"(this: Self, _req: IncomingMessage, res: ServerResponse) {
-              const transit = (this.broker as any).transit;
-              const { ok, checks } = await runHealthChecks();
-              const transporter = !transit || transit.connected ? "ok" : "disconnected";
+              const [transporter, { ok, checks }] = await Promise.all([transporterState(this.broker), runHealthChecks()]);
               const ready = ok && transporter === "ok";
               json(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable", checks: { transporter, ...checks } });
             },

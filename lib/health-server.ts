@@ -12,7 +12,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ServiceBroker } from "moleculer";
-import { runHealthChecks } from "./health";
+import { runHealthChecks, transporterState } from "./health";
 import { prometheus } from "./metrics";
 
 export interface HealthServer {
@@ -30,11 +30,10 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 
 /** Readiness of this process: the same answer shape as the gateway's /health/ready. */
 export async function readiness(broker: ServiceBroker, startedOnce = false): Promise<{ ready: boolean; body: Record<string, unknown> }> {
-  const b = broker as ServiceBroker & { started?: boolean; stopping?: boolean; transit?: { connected: boolean } };
+  const b = broker as ServiceBroker & { started?: boolean; stopping?: boolean };
   // Moleculer clears `started` as soon as stop() begins, and sets `stopping` a little later.
   const lifecycle = b.started && !b.stopping ? "ok" : b.stopping || startedOnce ? "stopping" : "starting";
-  const transporter = !b.transit || b.transit.connected ? "ok" : "disconnected";
-  const { ok, checks } = await runHealthChecks();
+  const [transporter, { ok, checks }] = await Promise.all([transporterState(broker), runHealthChecks()]);
   const ready = ok && lifecycle === "ok" && transporter === "ok";
   return { ready, body: { status: ready ? "ready" : "unavailable", checks: { broker: lifecycle, transporter, ...checks } } };
 }

@@ -27,3 +27,26 @@ export async function runHealthChecks(timeoutMs = 2000): Promise<{ ok: boolean; 
   );
   return { ok: Object.values(results).every((r) => r === "ok"), checks: results };
 }
+
+/**
+ * Whether this broker's transporter is connected: "ok" or "disconnected" (no transporter: "ok").
+ * Moleculer's NATS transporter never clears `transit.connected` when a nats.js v2 connection drops
+ * (it only watches for the connection closing, and the client reconnects forever), so the client
+ * itself is asked: `rtt()` fails at once while it is disconnected, and is a PING/PONG otherwise.
+ */
+export async function transporterState(broker: unknown, timeoutMs = 1000): Promise<"ok" | "disconnected"> {
+  const transit = (broker as { transit?: { connected: boolean; tx?: { client?: { rtt?: () => Promise<number> } } } }).transit;
+  if (!transit) return "ok";
+  if (!transit.connected) return "disconnected";
+  const client = transit.tx?.client;
+  if (typeof client?.rtt !== "function") return "ok";
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([client.rtt(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("timed out")), timeoutMs); })]);
+    return "ok";
+  } catch {
+    return "disconnected";
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -70,6 +70,9 @@ async function main(): Promise<number> {
       MONGO_URL: infra.mongoUrl,
       TEST_NAMESPACE: namespace,
       TEST_INFRA_MONGO_KIND: infra.sources.mongo,
+      // "local" = the machine's own servers (tests may restart them), "env" or "docker" = someone else's.
+      TEST_INFRA_NATS_SOURCE: infra.sources.nats,
+      TEST_INFRA_REDIS_SOURCE: infra.sources.redis,
     };
     say(
       `[test-infra] NATS ${infra.natsUrl} (${infra.sources.nats}), Redis ${infra.redisUrl} (${infra.sources.redis}), ` +

@@ -43,16 +43,17 @@ export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const FERRET_SRC = path.join(REPO_ROOT, "test", "infra", "ferretdb");
 export const FERRET_BIN = path.join(REPO_ROOT, ".test-infra", "bin", "ferretdb");
 
-const LOCAL_NATS = { host: "127.0.0.1", port: 4222 };
-const LOCAL_REDIS = { host: "127.0.0.1", port: 6379 };
+/** The machine's own servers, and how ensureInfra() starts them (exported for tests that restart them). */
+export const LOCAL_NATS = { host: "127.0.0.1", port: 4222 };
+export const LOCAL_REDIS = { host: "127.0.0.1", port: 6379 };
 
-const REDIS_START = [
+export const REDIS_START = [
   "redis-server",
   ["--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "", "--appendonly", "no",
     "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"],
 ] as const;
-const NATS_BIN = "/usr/sbin/nats-server";
-const NATS_START = [
+export const NATS_BIN = "/usr/sbin/nats-server";
+export const NATS_START = [
   "start-stop-daemon",
   ["--start", "--oknodo", "--background", "--exec", NATS_BIN, "--",
     "-a", "127.0.0.1", "-p", "4222", "-js", "-sd", "/var/lib/nats-server", "-l", "/var/log/nats-server.log"],
