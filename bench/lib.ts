@@ -83,7 +83,7 @@ export async function startDistributed(infra: { natsUrl: string; redisUrl: strin
   try {
     for (const [i, services] of groups.entries()) {
       const gw = services.includes("gateway");
-      children.push(await startProcess("bin/carshare.ts", { ...env, SERVICES: services.join(","), NODE_ID: `bench-${i}-${services.join("-")}`, PORT: gw ? String(port) : "0" }, (l) => l.includes("profile running")));
+      children.push(await startProcess("bin/carshare.ts", { ...env, SERVICES: services.join(","), NODE_ID: `bench-${i}-${services.join("-")}`, PORT: gw ? String(port) : "0", HEALTH_PORT: "0" }, (l) => l.includes("profile running")));
     }
   } catch (err) {
     await stopAll(children);

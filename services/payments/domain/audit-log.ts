@@ -97,7 +97,24 @@ export class AuditLog {
     this.heads = db.collection<Head>("audit_head");
   }
 
-  async append(input: AuditInput): Promise<AuditRecord> {
+  /** Appends of this process, one after the other (see `append`). */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** The entry this process appended last: the likely tail, so the next append needs no read. */
+  private lastTail?: { seq: number; hash: string };
+
+  /**
+   * Appends one entry (idempotent by `key`). The chain is one sequence, so
+   * appends of one process queue up here instead of racing each other for
+   * the next sequence number; other instances still race, and the loser of a
+   * race re-reads the tail and tries again.
+   */
+  append(input: AuditInput): Promise<AuditRecord> {
+    const run = this.queue.then(() => this.appendNow(input));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(input: AuditInput): Promise<AuditRecord> {
     const known = await this.entries.findOne({ key: input.key });
     if (known) return known;
     const content = plain({
@@ -112,19 +129,21 @@ export class AuditLog {
       at: input.at ?? new Date().toISOString(),
     });
     for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
-      const tail = await this.tail();
+      const tail = this.lastTail ?? (await this.tail());
       const body: Body = { seq: tail.seq + 1, ...content, prevHash: tail.hash };
       const record: AuditRecord = { _id: seqId(body.seq), ...body, hash: hashEntry(tail.hash, body) };
       try {
         await this.entries.insert(record);
       } catch (err) {
         if (!(err instanceof DuplicateKeyError)) throw err;
+        this.lastTail = undefined;
         // Either this key is already in (a concurrent append of it won) or another entry took seq n+1.
         const same = await this.entries.findOne({ key: input.key });
         if (same) return same;
         await sleep(Math.random() * Math.min(50, 2 + attempt * 2));
         continue;
       }
+      this.lastTail = { seq: record.seq, hash: record.hash };
       await this.advanceHead(record.seq, record.hash);
       return record;
     }
