@@ -1,26 +1,17 @@
 /** Shared by the benchmarks: start carshare (or the baseline) as child processes, log in, measure with autocannon. */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import { Client, loginByOtp } from "../test/support/system";
+import { freePort } from "../test/infra/services";
 
 const ROOT = path.resolve(__dirname, "..");
 
 export interface Running { url: string; dataDir: string; api: Client; stop(): Promise<void> }
 export interface Measured { name: string; rps: number; p50: number; p99: number; errors: number; non2xx: number }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 function startProcess(script: string, env: Record<string, string>, readyWhen: (line: string) => boolean): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {

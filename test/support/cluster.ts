@@ -7,12 +7,12 @@
  * NATS); keeps the tail of each one's output to explain a failure.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
 import { ServiceBroker } from "moleculer";
 import { REPO_ROOT } from "../infra/services";
 import { Client, newPhone } from "./system";
+import { freePort } from "../infra/services";
 
 export interface Proc {
   service: string;
@@ -43,18 +43,6 @@ export const SERVICE_PROBES: Record<string, string> = {
 const KEEP_LINES = 400;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("could not get a free port"))));
-    });
-  });
-}
 
 async function get(url: string, timeoutMs = 3000): Promise<{ status: number; text: string } | undefined> {
   try {
