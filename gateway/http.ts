@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { newId } from "../lib/ids";
 import type { Kv } from "../lib/kv";
 import { sendApiError } from "./errors";
+import { countThisMinute } from "../lib/rate-limit";
 
 export type Req = IncomingMessage & { $requestId?: string; $ip?: string };
 type Next = (err?: unknown) => void;
@@ -41,19 +42,12 @@ export function securityHeaders(_req: Req, res: ServerResponse, next: Next) {
 export function rateLimit(limitPerMinute: number, kv: () => Kv, warn: (msg: string) => void) {
   return async (req: Req, res: ServerResponse, next: Next) => {
     if (limitPerMinute <= 0 || req.url?.startsWith("/health/") || req.url === "/metrics") return next();
-    const bucket = Math.floor(Date.now() / 60_000);
-    let count: number;
-    try {
-      count = (await kv().hit(`rl:${req.$ip}:${bucket}`, 60_000)).count;
-    } catch (err) {
-      warn(`rate limiter unavailable, letting the request through: ${(err as Error).message}`);
-      return next();
-    }
-    const remaining = Math.max(0, limitPerMinute - count);
+    const counted = await countThisMinute(kv(), `rl:${req.$ip}`, warn);
+    if (!counted) return next();
     res.setHeader("X-RateLimit-Limit", String(limitPerMinute));
-    res.setHeader("X-RateLimit-Remaining", String(remaining));
-    if (count > limitPerMinute) {
-      const retryAfter = Math.max(1, Math.ceil(((bucket + 1) * 60_000 - Date.now()) / 1000));
+    res.setHeader("X-RateLimit-Remaining", String(Math.max(0, limitPerMinute - counted.count)));
+    if (counted.count > limitPerMinute) {
+      const { retryAfter } = counted;
       return sendApiError(req, res, { code: "RATE_LIMITED", status: 429, message: "Too many requests; slow down", retryAfter, details: { retryAfter } });
     }
     next();

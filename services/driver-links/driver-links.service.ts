@@ -20,6 +20,7 @@ import type { Report } from "./domain/model";
 import { utcToZonedLocal } from "./domain/zoned-time";
 import { PAGE_HEADERS, pickLocale, renderForm, renderOutcome, renderProblem, type FormValues, type PageLocale } from "./page";
 import { parseForm } from "./page/form";
+import { countThisMinute } from "../../lib/rate-limit";
 
 const id = { type: "string", min: 1, max: 100 } as const;
 const isoTime = { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$", messages: { stringPattern: "must be an ISO 8601 time with an offset, such as 2026-12-01T09:00:00+09:00" } } as const;
@@ -169,17 +170,9 @@ const DriverLinksService = defineService<Self>({
     async limit(this: Self, ctx: Ctx<unknown>) {
       const max = config().driverLinks.rateLimitPerMinute;
       if (max <= 0) return;
-      const bucket = Math.floor(Date.now() / 60_000);
-      let count: number;
-      try {
-        count = (await this.kv.hit(`driverlinks:rl:${ctx.meta.ip ?? "unknown"}:${bucket}`, 60_000)).count;
-      } catch (err) {
-        this.logger.warn(`driver-link rate limiter unavailable: ${(err as Error).message}`);
-        return;
-      }
-      if (count > max) {
-        const retryAfter = Math.max(1, Math.ceil(((bucket + 1) * 60_000 - Date.now()) / 1000));
-        throw new AppError("RATE_LIMITED", "Too many driver-link requests; try again in a minute", { retryAfter });
+      const counted = await countThisMinute(this.kv, `driverlinks:rl:${ctx.meta.ip ?? "unknown"}`, (msg) => this.logger.warn(msg));
+      if (counted && counted.count > max) {
+        throw new AppError("RATE_LIMITED", "Too many driver-link requests; try again in a minute", { retryAfter: counted.retryAfter });
       }
     },
 
